@@ -1,0 +1,34 @@
+# baryir: `make demo` installs what is missing and runs the main job; `make test` runs the tests.
+# GPU users pick their torch build, e.g.:
+#   make demo TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu126"
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+PYTEST_ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.baryir-installed
+DEMO_DIR := runs/quickstart
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/python -m pip install $(TORCH)
+	$(BIN)/python -m pip install -e ".[dev]"
+	@touch $(STAMP)
+
+demo: install
+	$(BIN)/baryir fit --config configs/quickstart.yaml
+	$(BIN)/baryir test --config configs/quickstart.yaml --ckpt_path $(DEMO_DIR)/checkpoints/last.ckpt
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+clean:
+	rm -rf $(DEMO_DIR) .pytest_cache .ruff_cache

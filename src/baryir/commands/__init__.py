@@ -1,0 +1,1 @@
+"""Subcommands of ``baryir`` that run without a Trainer (fast start)."""

@@ -1,0 +1,44 @@
+"""Training and evaluation data: sources, paired transforms, mixing, balanced batches.
+
+Example:
+    >>> from baryir.data import RestorationDataModule
+    >>> dm = RestorationDataModule()  # bundled scikit-image photos, 3 tasks
+    >>> dm.setup("fit")
+    >>> print(dm.summary())  # doctest: +SKIP
+"""
+
+from baryir.data.datamodule import DEFAULT_EVAL_SETS, DEFAULT_TASKS, RestorationDataModule
+from baryir.data.datasets import (
+    PairedSource,
+    SourceDataset,
+    SyntheticSource,
+    build_test_set,
+    bundled_source,
+    list_test_sets,
+)
+from baryir.data.mixing import MixedDataset, source_weights
+from baryir.data.samplers import SourceBalancedBatchSampler
+from baryir.data.tasks import SOURCE_NAMES, TASKS, TaskInfo, resolve_task, resolve_tasks
+from baryir.data.transforms import PairedRandomCrop, dihedral
+
+__all__ = [
+    "DEFAULT_EVAL_SETS",
+    "DEFAULT_TASKS",
+    "SOURCE_NAMES",
+    "TASKS",
+    "MixedDataset",
+    "PairedRandomCrop",
+    "PairedSource",
+    "RestorationDataModule",
+    "SourceBalancedBatchSampler",
+    "SourceDataset",
+    "SyntheticSource",
+    "TaskInfo",
+    "build_test_set",
+    "bundled_source",
+    "dihedral",
+    "list_test_sets",
+    "resolve_task",
+    "resolve_tasks",
+    "source_weights",
+]

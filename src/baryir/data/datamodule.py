@@ -1,0 +1,384 @@
+"""``RestorationDataModule``: training mix, balanced batches, validation and test sets.
+
+Data sources (``setup("fit")``):
+
+- ``root=None``: the bundled default (scikit-image photos, every task synthesised on the fly,
+  ``bundled_train_size`` items per task per epoch, repeat 1 unless ``repeats`` says otherwise).
+- ``root="data"``: the paper layout (``data/Train/...``, see ``datasets/layout.py``), with the
+  paper's repeat factors unless ``repeats`` or ``proportions`` is given.
+- ``folders={"derain": "/x/Rain13k"}`` overrides one task's folder.
+
+Ids: the selected tasks get compact ids in ``TASKS`` order: ``degradation`` = position among the
+selected tasks, ``source`` = position of the task's source among the selected sources. For the
+paper's 3- and 5-task selections these equal the release's ids (``TASKS``).
+``degradation_names[d]`` and ``source_names[k]`` name them.
+
+Bad input (each failure names the file or folder; see also ``datasets/files.py``):
+
+==================================  ===========================================================
+case                                outcome
+==================================  ===========================================================
+unknown task / test-set name        ValueError at construction/setup, lists the valid names
+missing folder                      FileNotFoundError at setup naming the path
+empty folder (no image files)       ValueError at setup naming the folder
+input without a target              skipped; one WARNING with the count and first file names
+target without an input             ignored (INFO count): normal for RESIDE OTS
+pair of different sizes             skipped at setup (PIL header sizes); WARNING with count+names
+unreadable header (not an image,    skipped at setup; WARNING with the count and file names
+zero bytes)                         (no valid file/pair left: ValueError)
+truncated data (header fine)        training: WARNING naming the file, item replaced by the next
+                                    one; evaluation: ImageReadError naming the file
+grayscale, RGBA, palette, 16-bit,   converted to RGB float32 [0, 1] by ``baryir.io.image``
+CMYK                                (alpha dropped), no warning
+image smaller than the patch        reflect-padded (or upscaled, ``small_images="upscale"``);
+                                    INFO count at setup
+batch_size < number of sources      ValueError at construction (balanced batches)
+==================================  ===========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Literal
+
+from lightning.pytorch import LightningDataModule
+from torch import Tensor
+from torch.utils.data import DataLoader
+
+from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.bundled import bundled_source
+from baryir.data.datasets.layout import layout_sources
+from baryir.data.datasets.testsets import build_test_set
+from baryir.data.mixing import (
+    MixedDataset,
+    lengths_from_proportions,
+    lengths_from_repeats,
+    source_weights,
+)
+from baryir.data.samplers import SourceBalancedBatchSampler
+from baryir.data.tasks import SOURCE_NAMES, TaskInfo, resolve_tasks
+
+__all__ = ["DEFAULT_EVAL_SETS", "DEFAULT_TASKS", "RestorationDataModule"]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TASKS: tuple[str, ...] = ("denoise_15", "denoise_25", "denoise_50", "derain", "dehaze")
+
+DEFAULT_EVAL_SETS: dict[str, str] = {
+    "denoise_15": "CBSD68:15",
+    "denoise_25": "CBSD68:25",
+    "denoise_50": "CBSD68:50",
+    "derain": "Rain100L",
+    "dehaze": "SOTS-outdoor",
+    "deblur": "GoPro",
+    "lowlight": "LOL-v1",
+}
+
+
+class RestorationDataModule(LightningDataModule):
+    """Training mix of degradation sources plus per-set validation/test loaders.
+
+    Args:
+        root: paper-layout data root (holding ``Train/`` and ``test/``); None: bundled photos.
+        tasks: task names or aliases (``TASKS``); None: the paper's 3 tasks
+            (denoise_15, denoise_25, denoise_50, derain, dehaze).
+        folders: per-task (or per-source) folder overrides: clean folder for noise tasks,
+            paired folder for the others.
+        repeats: per-task (or per-source) repeat factors; None: the paper's (noise x5 per
+            sigma, rain x360, haze x1, blur x35, low light x150), 1 for the bundled default.
+        proportions: per-task target shares of an epoch (instead of ``repeats``).
+        patch_size: training crop side.
+        small_images: policy for images smaller than the patch.
+        batch_size: training batch size (per rank).
+        num_workers: DataLoader workers.
+        balanced_batches: every source in every batch (``SourceBalancedBatchSampler``).
+        val_sets: evaluation specs (``"CBSD68:25"``, ``"Rain100L"``, a path); None: one per
+            task (bundled validation photos, or the standard set found under
+            ``test_root``/``root``; missing ones skipped with a WARNING); ``[]``: none.
+        val_max_images: keep the first N images of each validation set.
+        val_crop: central crop of validation images (None: whole images).
+        test_sets: like ``val_sets``, for ``test`` (whole images, no limit).
+        test_root: where named evaluation sets are searched (default: ``root``).
+        bundled_train_size: items per task per epoch of the bundled default.
+        bundled_val_crop: central crop of the bundled validation photos (None: whole).
+        seed: seed of the batch order and of the evaluation degradations.
+        persistent_workers: keep workers alive between epochs (when ``num_workers > 0``).
+        pin_memory: pin batches in page-locked memory (for GPU training).
+    """
+
+    def __init__(
+        self,
+        root: str | None = None,
+        tasks: list[str] | None = None,
+        folders: dict[str, str] | None = None,
+        repeats: dict[str, float] | None = None,
+        proportions: dict[str, float] | None = None,
+        patch_size: int = 128,
+        small_images: Literal["pad", "upscale"] = "pad",
+        batch_size: int = 8,
+        num_workers: int = 2,
+        balanced_batches: bool = True,
+        val_sets: list[str] | None = None,
+        val_max_images: int | None = None,
+        val_crop: int | None = None,
+        test_sets: list[str] | None = None,
+        test_root: str | None = None,
+        bundled_train_size: int = 64,
+        bundled_val_crop: int | None = 256,
+        seed: int = 0,
+        persistent_workers: bool = True,
+        pin_memory: bool = False,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.tasks: list[TaskInfo] = resolve_tasks(list(tasks or DEFAULT_TASKS))
+        if repeats is not None and proportions is not None:
+            raise ValueError("give either repeats or proportions, not both")
+        for what, mapping in (
+            ("repeats", repeats),
+            ("proportions", proportions),
+            ("folders", folders),
+        ):
+            self._check_keys(what, mapping or {})
+        if patch_size < 8 or batch_size < 1 or num_workers < 0 or bundled_train_size < 1:
+            raise ValueError(
+                f"bad sizes: patch_size={patch_size} (>= 8), batch_size={batch_size} (>= 1), "
+                f"num_workers={num_workers} (>= 0), bundled_train_size={bundled_train_size} (>= 1)"
+            )
+        canonical_sources = sorted({task.source for task in self.tasks})
+        self._source_of_task: dict[str | None, int] = {
+            task.name: canonical_sources.index(task.source) for task in self.tasks
+        }
+        self.source_names = [SOURCE_NAMES[k] for k in canonical_sources]
+        self.degradation_names = [task.name for task in self.tasks]
+        if balanced_batches and batch_size < len(self.source_names):
+            raise ValueError(
+                f"batch_size {batch_size} < {len(self.source_names)} sources: balanced batches "
+                "need one sample of each (raise batch_size or set balanced_batches=False)"
+            )
+        self.root = root
+        self.folders = dict(folders or {})
+        self.repeats = repeats
+        self.proportions = proportions
+        self.patch_size = patch_size
+        self.small_images = small_images
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.balanced_batches = balanced_batches
+        self.val_sets = val_sets
+        self.val_max_images = val_max_images
+        self.val_crop = val_crop
+        self.test_sets = test_sets
+        self.test_root = test_root
+        self.bundled_train_size = bundled_train_size
+        self.bundled_val_crop = bundled_val_crop
+        self.seed = seed
+        self.persistent_workers = persistent_workers
+        self.pin_memory = pin_memory
+        self.train_dataset: MixedDataset | None = None
+        self.val_datasets: list[SourceDataset] | None = None
+        self.test_datasets: list[SourceDataset] | None = None
+        self._weights: Tensor | None = None
+
+    def _check_keys(self, what: str, mapping: dict) -> None:
+        valid = {task.name for task in self.tasks} | {task.source_name for task in self.tasks}
+        unknown = sorted(set(mapping) - valid)
+        if unknown:
+            raise ValueError(
+                f"{what} has unknown keys {unknown}; valid: {', '.join(sorted(valid))}"
+            )
+
+    def _per_task(self, mapping: dict, task: TaskInfo, default: float) -> float:
+        return mapping.get(task.name, mapping.get(task.source_name, default))
+
+    # ------------------------------------------------------------------ setup
+    def setup(self, stage: str | None = None) -> None:
+        """Build the datasets of ``stage`` (fails here, before training, on bad config/data)."""
+        if stage in (None, "fit") and self.train_dataset is None:
+            self._setup_train()
+            log.info("training data:\n%s", self.summary())
+        if stage in (None, "fit", "validate") and self.val_datasets is None:
+            self.val_datasets = self._eval_datasets(self.val_sets, validation=True)
+        if stage in (None, "test") and self.test_datasets is None:
+            self.test_datasets = self._eval_datasets(self.test_sets, validation=False)
+
+    def _setup_train(self) -> None:
+        if self.root is None and not self.folders:
+            sources: list[SourceDataset] = [
+                bundled_source(
+                    task,
+                    "train",
+                    self.bundled_train_size,
+                    self.patch_size,
+                    self.seed,
+                    self.small_images,
+                )
+                for task in self.tasks
+            ]
+            default_repeat = {task.name: 1.0 for task in self.tasks}
+        else:
+            sources = layout_sources(
+                self.root, self.tasks, self.patch_size, self.small_images, self.folders
+            )
+            default_repeat = {task.name: float(task.repeat) for task in self.tasks}
+        for source in sources:
+            self._assign_ids(source)
+        counts = [len(source) for source in sources]
+        if self.proportions is not None:
+            shares = [self._per_task(self.proportions, t, 0.0) for t in self.tasks]
+            lengths = lengths_from_proportions(counts, shares)
+        else:
+            factors = [
+                self._per_task(self.repeats or {}, t, default_repeat[t.name]) for t in self.tasks
+            ]
+            lengths = lengths_from_repeats(counts, factors)
+        self.train_dataset = MixedDataset(sources, lengths)
+        self._weights = source_weights(
+            lengths, [s.source_id for s in sources], len(self.source_names)
+        )
+
+    def _assign_ids(self, dataset: SourceDataset) -> SourceDataset:
+        """Compact ids of the selected tasks (-1 for a task outside the selection)."""
+        selected = dataset.task in self._source_of_task
+        dataset.degradation_id = self.degradation_names.index(dataset.task) if selected else -1
+        dataset.source_id = self._source_of_task[dataset.task] if selected else -1
+        return dataset
+
+    def _eval_datasets(self, specs: list[str] | None, validation: bool) -> list[SourceDataset]:
+        return [self._assign_ids(d) for d in self._build_eval_datasets(specs, validation)]
+
+    def _build_eval_datasets(
+        self, specs: list[str] | None, validation: bool
+    ) -> list[SourceDataset]:
+        root = self.test_root or self.root
+        max_images = self.val_max_images if validation else None
+        crop = self.val_crop if validation else None
+        if specs is not None:
+            return [build_test_set(spec, root, self.seed, max_images, crop) for spec in specs]
+        if self.root is None and self.test_root is None:
+            return [
+                bundled_source(
+                    task,
+                    "val",
+                    patch_size=self.bundled_val_crop if validation else None,
+                    seed=self.seed,
+                )
+                for task in self.tasks
+            ]
+        datasets = []
+        for task in self.tasks:
+            try:
+                datasets.append(
+                    build_test_set(DEFAULT_EVAL_SETS[task.name], root, self.seed, max_images, crop)
+                )
+            except FileNotFoundError as error:
+                log.warning(
+                    "no %s set for %s: %s", "validation" if validation else "test", task.name, error
+                )
+        return datasets
+
+    # ------------------------------------------------------------ properties
+    @property
+    def source_weights(self) -> Tensor:
+        """(K,) lambda_k: normalised inverse training-sample counts (after ``setup("fit")``)."""
+        if self._weights is None:
+            raise RuntimeError("source_weights needs setup('fit') first")
+        return self._weights
+
+    @property
+    def val_labels(self) -> list[str]:
+        """Label of each validation loader (after setup)."""
+        return [dataset.label for dataset in self.val_datasets or []]
+
+    @property
+    def test_labels(self) -> list[str]:
+        """Label of each test loader (after setup)."""
+        return [dataset.label for dataset in self.test_datasets or []]
+
+    def summary(self) -> str:
+        """Table of sources, counts, repeats and lambda (also logged at INFO by setup)."""
+        if self.train_dataset is None or self._weights is None:
+            raise RuntimeError("summary needs setup('fit') first")
+        mixed = self.train_dataset
+        header = (
+            f"{'source':<10}{'k':>3} {'lambda':>8}  {'task':<12}{'id':>3} {'images':>8}"
+            f"{'items':>9}{'repeat':>9}{'epoch':>10}  data"
+        )
+        lines = [header, "-" * len(header)]
+        for dataset, length in zip(mixed.datasets, mixed.lengths, strict=True):
+            k = dataset.source_id
+            where = _describe(dataset)
+            lines.append(
+                f"{self.source_names[k]:<10}{k:>3} {float(self._weights[k]):>8.4f}  "
+                f"{dataset.task or '-':<12}{dataset.degradation_id:>3} {dataset.image_count:>8}"
+                f"{len(dataset):>9}{length / len(dataset):>9.2f}{length:>10}  {where}"
+            )
+        sampler = "balanced (every source in every batch)" if self.balanced_batches else "shuffle"
+        lines.append(
+            f"{len(mixed)} samples/epoch, {len(self.source_names)} sources, "
+            f"patch {self.patch_size}, batch {self.batch_size}, {sampler}"
+        )
+        if self.val_datasets is not None:
+            sets = ", ".join(f"{d.label} ({len(d)})" for d in self.val_datasets) or "none"
+            lines.append(f"validation: {sets}")
+        return "\n".join(lines)
+
+    # ----------------------------------------------------------- dataloaders
+    def train_dataloader(self) -> DataLoader:
+        if self.train_dataset is None:
+            self.setup("fit")
+        assert self.train_dataset is not None
+        workers = {
+            "num_workers": self.num_workers,
+            "persistent_workers": self.persistent_workers and self.num_workers > 0,
+            "pin_memory": self.pin_memory,
+        }
+        if not self.balanced_batches:
+            return DataLoader(
+                self.train_dataset,
+                batch_size=self.batch_size,
+                shuffle=True,
+                drop_last=True,
+                **workers,
+            )
+        trainer = self.trainer
+        sampler = SourceBalancedBatchSampler(
+            self.train_dataset.source_of_index(),
+            self.batch_size,
+            num_replicas=trainer.world_size if trainer is not None else 1,
+            rank=trainer.global_rank if trainer is not None else 0,
+            seed=self.seed,
+        )
+        return DataLoader(self.train_dataset, batch_sampler=sampler, **workers)
+
+    def _eval_loaders(self, datasets: list[SourceDataset]) -> list[DataLoader]:
+        return [
+            DataLoader(
+                dataset,
+                batch_size=1,
+                shuffle=False,
+                num_workers=self.num_workers,
+                pin_memory=self.pin_memory,
+            )
+            for dataset in datasets
+        ]
+
+    def val_dataloader(self) -> list[DataLoader]:
+        if self.val_datasets is None:
+            self.setup("validate")
+        return self._eval_loaders(self.val_datasets or [])
+
+    def test_dataloader(self) -> list[DataLoader]:
+        if self.test_datasets is None:
+            self.setup("test")
+        return self._eval_loaders(self.test_datasets or [])
+
+
+def _describe(dataset: SourceDataset) -> str:
+    pairs = getattr(dataset, "pairs", None)
+    if pairs:
+        return os.path.commonpath([str(pairs[0][0]), str(pairs[0][1])])
+    first = getattr(dataset, "images", [None])[0]
+    return str(first.parent) if isinstance(first, Path) else dataset.label

@@ -1,0 +1,61 @@
+"""Base class of every training/evaluation source: the batch-dict contract and safe loading."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from baryir.io.image import ImageReadError
+
+__all__ = ["SourceDataset"]
+
+log = logging.getLogger(__name__)
+
+_MAX_RETRIES = 8
+
+
+class SourceDataset(Dataset):
+    """One degradation source.
+
+    Items are dicts ``{"input": (3, H, W) float32, "target": (3, H, W) float32,
+    "degradation": int, "source": int, "name": str}`` (the collated batch of CONTRACTS.md).
+
+    A file that passed the setup header check but fails to decode (truncated data) is logged
+    as a WARNING naming the file; in training (``train=True``) the item is replaced by the next
+    one of the same source so a long run never dies halfway, in evaluation the
+    ``ImageReadError`` is raised (a test set must not silently lose images).
+
+    Attributes:
+        label: human-readable name used in summaries and metric names.
+        degradation_id: fine degradation id put in every item.
+        source_id: source (potential) index put in every item.
+        train: random crops/augmentation/degradation when True, deterministic otherwise.
+    """
+
+    label: str
+    degradation_id: int
+    source_id: int
+    train: bool
+    task: str | None
+    image_count: int
+
+    def load(self, index: int) -> dict[str, Any]:
+        """Build item ``index`` (may raise ``ImageReadError``)."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> dict[str, Tensor | int | str]:
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(f"index {index} out of range for {self.label} ({len(self)} items)")
+        retries = _MAX_RETRIES if self.train else 0
+        for _ in range(retries):
+            try:
+                return self.load(index)
+            except ImageReadError as error:
+                log.warning("%s: %s; using another sample instead", self.label, error)
+                index = (index + 1) % len(self)
+        return self.load(index)

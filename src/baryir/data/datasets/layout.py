@@ -1,0 +1,105 @@
+"""The paper's folder layout (BARYIR.md section 5) as a list of training sources.
+
+```
+<root>/Train/Denoise/                    clean images (noise added on the fly, per sigma task)
+<root>/Train/Derain/{rainy,gt}/          rain-001.png / norain-001.png
+<root>/Train/Dehaze/{synthetic,original}/ 0001_0.8_0.2.jpg / 0001.jpg (sub-folders part1..4 ok)
+<root>/Train/Deblur/{blur,sharp}/        same names
+<root>/Train/lowlight/{low,high}/        same names (low_light also accepted)
+```
+``root`` may be the folder holding ``Train/`` or ``Train/`` itself; names are case-insensitive.
+A per-task folder override (``folders={"derain": "/data/Rain13k"}``) replaces the layout
+entry: a clean folder for synthetic tasks (noise), a paired folder otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.files import find_dir
+from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.synthetic import SyntheticSource
+from baryir.data.tasks import TaskInfo
+from baryir.data.transforms import SmallImagePolicy
+
+__all__ = ["LAYOUT_FOLDERS", "layout_sources", "train_root"]
+
+LAYOUT_FOLDERS: dict[str, tuple[str, ...]] = {
+    "noise": ("Denoise", "denoising", "noise"),
+    "rain": ("Derain", "deraining", "rain"),
+    "haze": ("Dehaze", "dehazing", "haze"),
+    "blur": ("Deblur", "deblurring", "blur"),
+    "lowlight": ("lowlight", "low_light", "low-light", "LOL"),
+}
+
+
+def train_root(root: str | Path) -> Path:
+    """``root/Train`` if it exists, else ``root`` itself (which must exist)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data root not found: {root}")
+    return find_dir(root, ("Train", "train")) or root
+
+
+def layout_sources(
+    root: str | Path | None,
+    tasks: Sequence[TaskInfo],
+    patch_size: int = 128,
+    small: SmallImagePolicy = "pad",
+    folders: Mapping[str, str] | None = None,
+) -> list[SourceDataset]:
+    """One training source per task, from the layout under ``root`` (or ``folders``).
+
+    Raises:
+        FileNotFoundError: a task's folder is missing (names the expected path).
+    """
+    folders = dict(folders or {})
+    base = train_root(root) if root is not None else None
+    sources: list[SourceDataset] = []
+    clean_images: dict[Path, list] = {}
+    for task in tasks:
+        if task.name in folders:
+            folder = Path(folders[task.name])
+        elif task.source_name in folders:
+            folder = Path(folders[task.source_name])
+        elif base is not None:
+            names = LAYOUT_FOLDERS[task.source_name]
+            found = find_dir(base, names)
+            if found is None:
+                raise FileNotFoundError(
+                    f"no folder for task {task.name} in {base} (expected one of {', '.join(names)})"
+                )
+            folder = found
+        else:
+            raise ValueError(f"task {task.name} needs a data root or a folder override")
+        if task.paired:
+            sources.append(
+                PairedSource.from_folder(folder, task=task, patch_size=patch_size, small=small)
+            )
+        elif folder in clean_images:
+            sources.append(
+                SyntheticSource(
+                    clean_images[folder],
+                    task.synthetic,
+                    degradation_id=task.fine_id,
+                    source_id=task.source,
+                    patch_size=patch_size,
+                    small=small,
+                    label=task.name,
+                    task=task.name,
+                )
+            )
+        else:
+            source = SyntheticSource.from_folder(
+                folder,
+                task.synthetic,
+                task=task,
+                patch_size=patch_size,
+                small=small,
+                label=task.name,
+            )
+            clean_images[folder] = source.images
+            sources.append(source)
+    return sources

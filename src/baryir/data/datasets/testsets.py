@@ -1,0 +1,213 @@
+"""Named evaluation sets, found by name under a root, and any folder given by path.
+
+Spec strings accepted by ``build_test_set``:
+
+- ``"CBSD68:25"``: a clean set plus Gaussian noise sigma 25 (label ``"CBSD68 s25"``); any other
+  degradation spec after the colon also works: ``"Kodak24:jpeg:20"``.
+- ``"Rain100H"``, ``"SOTS-outdoor"``, ...: a paired set (input/target folders).
+- ``"/some/folder"``: a paired folder (input/target, rainy/gt, low/high, blur/sharp, ...).
+- ``"noise:25@/some/folder"``: a clean folder plus a synthetic degradation.
+
+Names are searched, case-insensitively, under ``root`` in the shared-data layout
+(``CBSD68/``, ``Rain100H/{input,target}``) and the paper layout (``test/denoise/bsd68``,
+``test/derain/Rain100L``, ``test/dehaze``, ...). Files are sorted; synthetic inputs are seeded by
+``(seed, degradation spec, file stem)``, so they do not depend on the folder order.
+GoPro is expected as ``{input,target}`` or ``{blur,sharp}`` folders (not per-scene folders).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.synthetic import SyntheticSource
+from baryir.data.tasks import TASKS
+
+__all__ = ["TEST_SETS", "TestSetInfo", "build_test_set", "find_test_folder", "list_test_sets"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TestSetInfo:
+    """A standard evaluation set.
+
+    Attributes:
+        name: canonical name.
+        paired: True for input/target folders, False for clean images (needs a degradation).
+        folders: candidate folders relative to the root, first match wins.
+        task: the TASKS entry it evaluates (for paired sets).
+    """
+
+    name: str
+    paired: bool
+    folders: tuple[str, ...]
+    task: str | None = None
+
+
+TEST_SETS: dict[str, TestSetInfo] = {
+    info.name: info
+    for info in (
+        TestSetInfo(
+            "CBSD68",
+            False,
+            (
+                "CBSD68",
+                "test/denoise/bsd68",
+                "test/denoise/cbsd68",
+                "denoise/bsd68",
+                "denoise/cbsd68",
+                "BSD68",
+            ),
+        ),
+        TestSetInfo("Kodak24", False, ("Kodak24", "test/denoise/kodak24", "denoise/kodak24")),
+        TestSetInfo("McMaster", False, ("McMaster", "test/denoise/mcmaster", "denoise/mcmaster")),
+        TestSetInfo("Urban100", False, ("Urban100", "test/denoise/urban100", "denoise/urban100")),
+        TestSetInfo(
+            "Rain100L", True, ("Rain100L", "test/derain/Rain100L", "derain/Rain100L"), "derain"
+        ),
+        TestSetInfo(
+            "Rain100H", True, ("Rain100H", "test/derain/Rain100H", "derain/Rain100H"), "derain"
+        ),
+        TestSetInfo(
+            "SOTS-outdoor",
+            True,
+            ("SOTS-outdoor", "SOTS/outdoor", "test/dehaze", "dehaze"),
+            "dehaze",
+        ),
+        TestSetInfo("GoPro", True, ("GoPro", "GoPro/test", "test/deblur", "deblur"), "deblur"),
+        TestSetInfo(
+            "LOL-v1", True, ("LOL-v1", "LOL/eval15", "LOL", "test/lowlight", "lowlight"), "lowlight"
+        ),
+    )
+}
+
+_ALIASES = {"bsd68": "CBSD68", "kodak": "Kodak24", "sots": "SOTS-outdoor", "lol": "LOL-v1"}
+
+
+def list_test_sets() -> list[str]:
+    """Names of the standard evaluation sets."""
+    return list(TEST_SETS)
+
+
+def _lookup(name: str) -> TestSetInfo:
+    key = name.lower()
+    for info in TEST_SETS.values():
+        if info.name.lower() == key:
+            return info
+    if key in _ALIASES:
+        return TEST_SETS[_ALIASES[key]]
+    raise ValueError(f"unknown test set {name!r}; known: {', '.join(TEST_SETS)} or a folder path")
+
+
+def find_test_folder(info: TestSetInfo, root: str | Path) -> Path:
+    """The folder of ``info`` under ``root`` (case-insensitive on each path part).
+
+    Raises:
+        FileNotFoundError: none of the candidate folders exists (lists them).
+    """
+    root = Path(root)
+    for candidate in info.folders:
+        path = root
+        for part in candidate.split("/"):
+            matches = (
+                [p for p in path.iterdir() if p.name.lower() == part.lower()]
+                if (path.is_dir())
+                else []
+            )
+            if not matches:
+                break
+            path = matches[0]
+        else:
+            if path.is_dir():
+                return path
+    tried = ", ".join(str(root / c) for c in info.folders)
+    raise FileNotFoundError(f"test set {info.name} not found under {root} (tried {tried})")
+
+
+def _label(name: str, spec: str) -> str:
+    head, _, arg = spec.partition(":")
+    return f"{name} s{float(arg):g}" if head == "noise" and arg else f"{name} {spec}"
+
+
+def build_test_set(
+    name_or_spec: str,
+    root: str | Path | None = None,
+    seed: int = 0,
+    max_images: int | None = None,
+    crop: int | None = None,
+) -> SourceDataset:
+    """Build an evaluation set; every item has ``"input"``, ``"target"``, ``"name"``.
+
+    Args:
+        name_or_spec: see the module docstring (``"CBSD68:25"``, ``"Rain100H"``, a path, ...).
+        root: where named sets are searched.
+        seed: seed of the synthetic degradations (combined with the spec and file stem).
+        max_images: keep the first ``max_images`` files (sorted order), e.g. for validation.
+        crop: central crop side (None: whole images, the paper's protocol).
+
+    The returned dataset has a ``label`` attribute (``"CBSD68 s25"``, ``"Rain100H"``).
+    """
+    spec = name_or_spec.strip()
+    if "@" in spec:
+        degradation, _, folder = spec.partition("@")
+        dataset: SourceDataset = SyntheticSource.from_folder(
+            folder,
+            degradation,
+            patch_size=crop,
+            train=False,
+            seed=seed,
+            label=_label(Path(folder).name, degradation),
+        )
+    elif Path(spec).is_dir() and spec not in TEST_SETS:
+        dataset = PairedSource.from_folder(
+            spec, patch_size=crop, train=False, label=Path(spec).name
+        )
+    else:
+        name, _, degradation = spec.partition(":")
+        info = _lookup(name)
+        if root is None:
+            raise ValueError(f"test set {info.name} needs a root folder to search")
+        folder = find_test_folder(info, root)
+        task = TASKS[info.task] if info.task else None
+        if info.paired:
+            if degradation:
+                raise ValueError(f"{info.name} is a paired set; it takes no degradation ({spec!r})")
+            dataset = PairedSource.from_folder(
+                folder, task=task, patch_size=crop, train=False, label=info.name
+            )
+        else:
+            if not degradation:
+                raise ValueError(
+                    f"{info.name} holds clean images: give a degradation, e.g. {info.name}:25 "
+                    f"(noise sigma) or {info.name}:jpeg:20"
+                )
+            if degradation.replace(".", "", 1).isdigit():
+                degradation = f"noise:{degradation}"
+            task = next((t for t in TASKS.values() if t.synthetic == degradation), None)
+            dataset = SyntheticSource.from_folder(
+                folder,
+                degradation,
+                task=task,
+                patch_size=crop,
+                train=False,
+                seed=seed,
+                label=_label(info.name, degradation),
+            )
+    if max_images is not None:
+        _truncate(dataset, max_images)
+    return dataset
+
+
+def _truncate(dataset: SourceDataset, max_images: int) -> None:
+    if max_images < 1:
+        raise ValueError(f"max_images must be positive, got {max_images}")
+    if isinstance(dataset, PairedSource):
+        dataset.pairs = dataset.pairs[:max_images]
+        dataset.image_count = len(dataset.pairs)
+    elif isinstance(dataset, SyntheticSource):
+        dataset.images = dataset.images[:max_images]
+        dataset.image_count = len(dataset.images)

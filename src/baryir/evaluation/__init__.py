@@ -1,0 +1,1 @@
+"""Evaluation: test-set runs, reports and out-of-distribution suites."""

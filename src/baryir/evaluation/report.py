@@ -1,0 +1,186 @@
+"""Evaluation tables (printed, CSV, Markdown) and side-by-side comparison pictures."""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("psnr", "ssim", "input_psnr", "input_ssim")
+
+
+def format_table(
+    results: dict[str, dict[str, float]], columns: Sequence[str] = COLUMNS, markdown: bool = False
+) -> str:
+    """Render ``{row label: {column: value}}`` plus an average row as a text or Markdown table."""
+    rows = [
+        [label] + [f"{values.get(c, float('nan')):.4f}" for c in columns]
+        for label, values in results.items()
+    ]
+    if results:
+        mean = [
+            sum(v.get(c, float("nan")) for v in results.values()) / len(results) for c in columns
+        ]
+        rows.append(["average"] + [f"{m:.4f}" for m in mean])
+    header = ["test set", *columns]
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
+        return "\n".join(lines)
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    lines = [fmt.format(*header), "-" * (sum(widths) + 2 * (len(widths) - 1))]
+    lines += [fmt.format(*row) for row in rows]
+    return "\n".join(lines)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_tables(
+    results: dict[str, dict[str, float]], out_dir: Path, columns: Sequence[str] = COLUMNS
+) -> tuple[Path, Path]:
+    """Write ``results.csv`` and ``results.md`` into ``out_dir``; returns both paths."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["test_set", *columns])
+    for label, values in results.items():
+        writer.writerow([label] + [f"{values.get(c, float('nan')):.6f}" for c in columns])
+    csv_path, md_path = out_dir / "results.csv", out_dir / "results.md"
+    atomic_write_text(csv_path, buffer.getvalue())
+    atomic_write_text(md_path, format_table(results, columns, markdown=True) + "\n")
+    return csv_path, md_path
+
+
+def save_comparison_grid(
+    examples: Sequence[tuple[str, Tensor, Tensor, Tensor, float, float]], path: Path
+) -> Path:
+    """Save rows of degraded | restored | clean with PSNR captions as one PNG.
+
+    Args:
+        examples: ``(title, degraded, restored, clean, input_psnr, psnr)`` with images
+            ``(3, H, W)`` in [0, 1].
+        path: PNG file to write (atomically).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = max(len(examples), 1)
+    fig, axes = plt.subplots(rows, 3, figsize=(9, 3 * rows), squeeze=False)
+    for row, (title, degraded, restored, clean, input_psnr, psnr) in enumerate(examples):
+        panels = [
+            (degraded, f"{title}\ndegraded {input_psnr:.2f} dB"),
+            (restored, f"restored {psnr:.2f} dB"),
+            (clean, "ground truth"),
+        ]
+        for col, (image, caption) in enumerate(panels):
+            axes[row, col].imshow(image.detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy())
+            axes[row, col].set_title(caption, fontsize=9)
+            axes[row, col].axis("off")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        Path(tmp).unlink(missing_ok=True)
+    return path
+
+
+class EvaluationReport:
+    """Collect a few examples per test set during ``test`` and write the report at the end.
+
+    Args:
+        labels: test set labels, one per dataloader.
+        images_per_set: examples kept per set for the comparison picture.
+    """
+
+    def __init__(self, labels: Sequence[str], images_per_set: int = 3) -> None:
+        self.labels = list(labels)
+        self.images_per_set = images_per_set
+        self.examples: dict[int, list[tuple[str, Tensor, Tensor, Tensor, float, float]]] = {}
+
+    def add_example(
+        self, index: int, batch: dict[str, Any], restored: Tensor, protocol: Any
+    ) -> None:
+        """Keep the first ``images_per_set`` images of set ``index`` (batch of size 1 or more)."""
+        from baryir.metrics import psnr_ssim
+
+        kept = self.examples.setdefault(index, [])
+        for i in range(restored.shape[0]):
+            if len(kept) >= self.images_per_set:
+                return
+            degraded, clean, output = batch["input"][i], batch["target"][i], restored[i]
+            input_psnr, _ = psnr_ssim(degraded, clean, protocol)
+            psnr, _ = psnr_ssim(output, clean, protocol)
+            name = batch["name"][i] if "name" in batch else str(len(kept))
+            kept.append(
+                (
+                    f"{self.labels[index]} {name}",
+                    degraded.cpu(),
+                    output.cpu(),
+                    clean.cpu(),
+                    float(input_psnr),
+                    float(psnr),
+                )
+            )
+
+    def finish(
+        self, results: dict[str, dict[str, float]], out_dir: Path, protocol: Any, logger: Any = None
+    ) -> None:
+        """Print the table, write CSV/Markdown/PNG into ``out_dir`` and log the table."""
+        table = format_table(results)
+        print(f"\nTest results ({describe_protocol(protocol)}):\n{table}\n", flush=True)
+        csv_path, md_path = write_tables(results, out_dir)
+        examples = [example for index in sorted(self.examples) for example in self.examples[index]]
+        grid = save_comparison_grid(examples, out_dir / "comparison.png") if examples else None
+        print(f"wrote {csv_path}, {md_path}" + (f", {grid}" if grid else ""), flush=True)
+        log_table(logger, results)
+
+
+def log_table(logger: Any, results: dict[str, dict[str, float]]) -> None:
+    """Send the results table to the active logger (a W&B table, or text for TensorBoard)."""
+    if logger is None or not results:
+        return
+    columns = ["test_set", *COLUMNS]
+    data = [
+        [label] + [values.get(c, float("nan")) for c in COLUMNS]
+        for label, values in results.items()
+    ]
+    if hasattr(logger, "log_table"):
+        logger.log_table(key="test/results", columns=columns, data=data)
+    elif hasattr(getattr(logger, "experiment", None), "add_text"):
+        logger.experiment.add_text("test/results", format_table(results, markdown=True))
+
+
+def describe_protocol(protocol: Any) -> str:
+    """One line saying how the metrics were computed."""
+    return (
+        f"{protocol.channel.upper()} channels, data range {protocol.data_range:g}, "
+        f"{'8-bit quantised output, ' if protocol.quantize else ''}"
+        f"border crop {protocol.crop_border}, {protocol.size_policy} to a multiple of 8"
+    )

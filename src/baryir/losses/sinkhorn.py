@@ -1,0 +1,302 @@
+"""Sinkhorn alignment of the barycenter embeddings of every degradation source.
+
+This is baryir's alternative to the paper's dual potentials (BARYIR.md section 4): the
+debiased Sinkhorn divergence :math:`S_\varepsilon` of GeomLoss pulls the point clouds of
+barycenter embeddings of all sources together, while the transport cost keeps each ``b`` close
+to its ``z``.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import itertools
+import logging
+from typing import Literal, NamedTuple
+
+import torch
+from geomloss import SamplesLoss
+from torch import Tensor, nn
+
+__all__ = [
+    "AlignmentResult",
+    "SinkhornAlignment",
+    "barycenter_point_clouds",
+    "resolve_backend",
+    "sinkhorn_alignment",
+]
+
+logger = logging.getLogger(__name__)
+
+Backend = Literal["auto", "tensorized", "online"]
+Points = Literal["tokens", "pooled"]
+
+
+class AlignmentResult(NamedTuple):
+    """Output of :func:`sinkhorn_alignment`.
+
+    Attributes:
+        loss: scalar alignment term (0, still attached to the graph, when ``num_pairs == 0``).
+        num_pairs: number of source pairs that entered the sum.
+        skipped_sources: sources in ``range(K)`` that had no sample in the batch.
+    """
+
+    loss: Tensor
+    num_pairs: int
+    skipped_sources: list[int]
+
+
+@functools.lru_cache(maxsize=1)
+def _keops_works() -> bool:
+    """True when pykeops imports and compiles a tiny formula (checked once per process)."""
+    if importlib.util.find_spec("pykeops") is None:
+        return False
+    try:
+        from pykeops.torch import LazyTensor
+
+        x = LazyTensor(torch.ones(3, 1, 2, device="cuda"))
+        y = LazyTensor(torch.ones(1, 3, 2, device="cuda"))
+        value = ((x - y) ** 2).sum(-1).sum(dim=1)
+        return bool(torch.allclose(value.cpu(), torch.zeros(3, 1)))
+    except Exception as error:  # any failure (no compiler, no CUDA toolkit) means: do not use
+        logger.info("pykeops is installed but does not work on CUDA (%s)", error)
+        return False
+
+
+def resolve_backend(backend: Backend, device: torch.device) -> Literal["tensorized", "online"]:
+    """Pick the GeomLoss backend.
+
+    ``"auto"`` gives ``"online"`` (KeOps, O(N) memory) when ``device`` is CUDA and pykeops works
+    there, else ``"tensorized"`` (dense O(N^2) cost matrix, fastest on CPU for small clouds).
+    """
+    if backend in ("tensorized", "online"):
+        return backend
+    if backend != "auto":
+        raise ValueError(
+            f"resolve_backend: backend must be 'auto', 'tensorized' or 'online', got {backend!r}"
+        )
+    if device.type == "cuda" and _keops_works():
+        return "online"
+    return "tensorized"
+
+
+def barycenter_point_clouds(
+    barycenter: Tensor,
+    source: Tensor,
+    sources: list[int],
+    points: Points = "tokens",
+    num_points: int = 256,
+    generator: torch.Generator | None = None,
+) -> list[Tensor]:
+    """Point cloud :math:`(N_k, C)` of barycenter embeddings for each source in ``sources``.
+
+    ``"tokens"``: every spatial token (a ``C``-vector) of every image of source ``k``; when there
+    are more than ``num_points`` they are subsampled without replacement by
+    ``torch.randperm`` drawn on the CPU from ``generator`` (the global RNG when ``None``), so a
+    seeded generator makes the choice reproducible. ``"pooled"``: one spatial-mean vector per
+    image (never subsampled).
+
+    Args:
+        barycenter: :math:`(B, C, h, w)`.
+        source: :math:`(B,)` long source index of every sample.
+        sources: the source indices to gather (each must be present in ``source``).
+        points: ``"tokens"`` or ``"pooled"``.
+        num_points: maximum number of tokens per source.
+        generator: optional CPU generator for the subsampling.
+    """
+    if points == "pooled":
+        vectors = barycenter.mean(dim=(2, 3)).unsqueeze(1)
+    elif points == "tokens":
+        vectors = barycenter.flatten(2).transpose(1, 2)
+    else:
+        raise ValueError(
+            f"barycenter_point_clouds: points must be 'tokens' or 'pooled', got {points!r}"
+        )
+    channels = barycenter.shape[1]
+    clouds = []
+    for k in sources:
+        cloud = vectors[source == k].reshape(-1, channels)
+        if points == "tokens" and cloud.shape[0] > num_points:
+            keep = torch.randperm(cloud.shape[0], generator=generator)[:num_points]
+            cloud = cloud[keep.to(cloud.device)]
+        clouds.append(cloud)
+    return clouds
+
+
+def sinkhorn_alignment(
+    barycenter: Tensor,
+    source: Tensor,
+    source_weights: Tensor,
+    points: Points = "tokens",
+    num_points: int = 256,
+    blur: float = 0.05,
+    scaling: float = 0.5,
+    p: Literal[1, 2] = 2,
+    backend: Literal["tensorized", "online"] = "tensorized",
+    normalize: bool = False,
+    generator: torch.Generator | None = None,
+) -> AlignmentResult:
+    r"""Weighted Sinkhorn divergence between the barycenter clouds of every pair of sources.
+
+    .. math::
+
+        A = \sum_{\{k, l\} \subseteq P} w_{kl}\, S_\varepsilon(X_k, X_l), \qquad
+        w_{kl} = \frac{\lambda_k \lambda_l}{\sum_{\{k', l'\} \subseteq P} \lambda_{k'} \lambda_{l'}}
+
+    over the unordered pairs of the set :math:`P` of sources present in the batch, with
+    :math:`X_k` the cloud of :func:`barycenter_point_clouds` (uniform weights on its points) and
+    :math:`S_\varepsilon` GeomLoss' debiased ``SamplesLoss("sinkhorn", p, blur, scaling)``,
+    whose ``p=2`` ground cost is :math:`|x - y|^2 / 2` (so :math:`S_\varepsilon \approx W_2^2/2`
+    for small blur). Which sources are present is read once (one host sync,
+    ``set(source.tolist())``); the maths itself never branches on tensor values. The pairs are a
+    Python loop over at most ``K (K - 1) / 2`` source pairs, not over samples. With fewer than two
+    sources present the loss is ``0 * barycenter.sum()`` (zero, attached to the graph) and
+    ``num_pairs == 0``.
+
+    ``normalize=True`` divides the whole barycenter by the detached root-mean-square norm of its
+    ``C``-vectors (tokens) over the batch, so ``blur`` is relative to the embedding scale and the
+    loss is invariant to a global rescaling (the gradient still flows through the points).
+    Points are computed in at least float32 (half precision is upcast).
+
+    Args:
+        barycenter: :math:`(B, C, h, w)`.
+        source: :math:`(B,)` long, values in ``[0, K)``.
+        source_weights: :math:`(K,)` the :math:`\lambda_k`.
+        points, num_points, generator: see :func:`barycenter_point_clouds`.
+        blur, scaling, p: GeomLoss parameters (:math:`\varepsilon = \text{blur}^p`).
+        backend: ``"tensorized"`` or ``"online"`` (resolve ``"auto"`` with :func:`resolve_backend`).
+        normalize: scale the points as described above.
+
+    Returns:
+        :class:`AlignmentResult`.
+
+    Example:
+        >>> b = torch.randn(4, 8, 2, 2)
+        >>> out = sinkhorn_alignment(b, torch.tensor([0, 0, 1, 2]), torch.full((3,), 1 / 3))
+        >>> out.num_pairs, out.skipped_sources
+        (3, [])
+    """
+    if barycenter.dim() != 4:
+        raise ValueError(
+            f"sinkhorn_alignment: barycenter must be (B, C, h, w), got {tuple(barycenter.shape)}"
+        )
+    if source.shape != barycenter.shape[:1]:
+        raise ValueError(
+            f"sinkhorn_alignment: source must have shape ({barycenter.shape[0]},), "
+            f"got {tuple(source.shape)}"
+        )
+    if source_weights.dim() != 1:
+        raise ValueError(
+            f"sinkhorn_alignment: source_weights must be (K,), got {tuple(source_weights.shape)}"
+        )
+    num_sources = source_weights.shape[0]
+    ids = set(source.tolist())
+    if not ids <= set(range(num_sources)):
+        raise ValueError(
+            f"sinkhorn_alignment: source values must lie in [0, {num_sources}), got {sorted(ids)}"
+        )
+    present = sorted(ids)
+    skipped = [k for k in range(num_sources) if k not in ids]
+    pairs = list(itertools.combinations(present, 2))
+    if not pairs:
+        return AlignmentResult(barycenter.sum() * 0.0, 0, skipped)
+
+    dtype = torch.promote_types(barycenter.dtype, torch.float32)
+    embeddings = barycenter.to(dtype)
+    if normalize:
+        scale = embeddings.detach().pow(2).sum(dim=1).mean().sqrt().clamp_min(1e-12)
+        embeddings = embeddings / scale
+    clouds = barycenter_point_clouds(embeddings, source, present, points, num_points, generator)
+    cloud_of = dict(zip(present, clouds, strict=True))
+
+    divergence = SamplesLoss(
+        "sinkhorn", p=p, blur=blur, scaling=scaling, debias=True, backend=backend
+    )
+    lambdas = source_weights.to(device=barycenter.device, dtype=dtype)
+    first, second = zip(*pairs, strict=True)
+    pair_weights = lambdas[list(first)] * lambdas[list(second)]
+    pair_weights = pair_weights / pair_weights.sum()
+    values = torch.stack([divergence(cloud_of[k], cloud_of[m]) for k, m in pairs])
+    return AlignmentResult((pair_weights * values).sum(), len(pairs), skipped)
+
+
+class SinkhornAlignment(nn.Module):
+    r"""Module form of :func:`sinkhorn_alignment`.
+
+    Defaults: ``points="tokens"``, ``num_points=256``, ``blur=0.05``, ``scaling=0.5``, ``p=2``,
+    ``backend="auto"``, ``normalize=False``. ``"auto"`` is resolved on the first call from the
+    device of the barycenter (see :func:`resolve_backend`) and logged once at INFO level.
+
+    Args:
+        generator: optional CPU generator for the token subsampling (global RNG when ``None``).
+
+    Example:
+        >>> align = SinkhornAlignment(points="pooled")
+        >>> b = torch.randn(6, 8, 4, 4, requires_grad=True)
+        >>> out = align(b, torch.tensor([0, 0, 1, 1, 2, 2]), torch.tensor([0.5, 0.3, 0.2]))
+        >>> out.loss.backward()
+    """
+
+    def __init__(
+        self,
+        points: Points = "tokens",
+        num_points: int = 256,
+        blur: float = 0.05,
+        scaling: float = 0.5,
+        p: Literal[1, 2] = 2,
+        backend: Backend = "auto",
+        normalize: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        super().__init__()
+        if points not in ("tokens", "pooled"):
+            raise ValueError(
+                f"SinkhornAlignment: points must be 'tokens' or 'pooled', got {points!r}"
+            )
+        if backend not in ("auto", "tensorized", "online"):
+            raise ValueError(
+                "SinkhornAlignment: backend must be 'auto', 'tensorized' or 'online', "
+                f"got {backend!r}"
+            )
+        if p not in (1, 2):
+            raise ValueError(f"SinkhornAlignment: p must be 1 or 2, got {p!r}")
+        if num_points < 1 or blur <= 0 or not 0 < scaling < 1:
+            raise ValueError(
+                "SinkhornAlignment: need num_points >= 1, blur > 0 and 0 < scaling < 1, got "
+                f"{num_points}, {blur}, {scaling}"
+            )
+        self.points = points
+        self.num_points = num_points
+        self.blur = blur
+        self.scaling = scaling
+        self.p = p
+        self.backend = backend
+        self.normalize = normalize
+        self.generator = generator
+        self._resolved: dict[str, Literal["tensorized", "online"]] = {}
+
+    def _backend_for(self, device: torch.device) -> Literal["tensorized", "online"]:
+        if device.type not in self._resolved:
+            resolved = resolve_backend(self.backend, device)
+            logger.info(
+                "SinkhornAlignment uses the GeomLoss %r backend on %s", resolved, device.type
+            )
+            self._resolved[device.type] = resolved
+        return self._resolved[device.type]
+
+    def forward(
+        self, barycenter: Tensor, source: Tensor, source_weights: Tensor
+    ) -> AlignmentResult:
+        return sinkhorn_alignment(
+            barycenter,
+            source,
+            source_weights,
+            points=self.points,
+            num_points=self.num_points,
+            blur=self.blur,
+            scaling=self.scaling,
+            p=self.p,
+            backend=self._backend_for(barycenter.device),
+            normalize=self.normalize,
+            generator=self.generator,
+        )

@@ -1,0 +1,36 @@
+"""Restoration networks (plain ``nn.Module``s): BaryNet, BaryNetP, Restormer, PromptIR, the
+dual potentials, the model registry and the released-checkpoint loader."""
+
+from baryir.models.barynet import BaryNet
+from baryir.models.barynet_promptir import BaryNetP
+from baryir.models.base import RestorationModel
+from baryir.models.official import (
+    convert_official_checkpoint,
+    convert_official_state_dict,
+    load_official_checkpoint,
+)
+from baryir.models.output import RestorationOutput
+from baryir.models.padding import crop_to, pad_to_multiple
+from baryir.models.potentials import DualPotentials
+from baryir.models.promptir import PromptIR
+from baryir.models.registry import create_model, list_models, model_config, register_model
+from baryir.models.restormer import Restormer
+
+__all__ = [
+    "BaryNet",
+    "BaryNetP",
+    "DualPotentials",
+    "PromptIR",
+    "RestorationModel",
+    "RestorationOutput",
+    "Restormer",
+    "convert_official_checkpoint",
+    "convert_official_state_dict",
+    "create_model",
+    "crop_to",
+    "list_models",
+    "load_official_checkpoint",
+    "model_config",
+    "pad_to_multiple",
+    "register_model",
+]

@@ -1,0 +1,42 @@
+"""Base class of the restoration networks: input checks, padding, cropping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import Tensor, nn
+
+from baryir.models.output import RestorationOutput
+from baryir.models.padding import crop_to, pad_to_multiple
+
+__all__ = ["RestorationModel"]
+
+STRIDE = 8
+
+
+class RestorationModel(nn.Module):
+    """A network ``(B, C, H, W) -> RestorationOutput`` that works at any ``H, W``.
+
+    Subclasses implement :meth:`forward_padded` on inputs whose sides are multiples of 8 and
+    set ``config`` (their constructor arguments), ``has_barycenter`` and ``latent_channels``.
+    """
+
+    has_barycenter: bool = False
+    latent_channels: int
+    in_channels: int
+    config: dict[str, Any]
+
+    def forward(self, x: Tensor) -> RestorationOutput:
+        """Restore ``x`` ``(B, C, H, W)`` in [0, 1]; pads to a multiple of 8 and crops back."""
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{type(self).__name__}: expected input (B, {self.in_channels}, H, W), "
+                f"got {tuple(x.shape)}"
+            )
+        padded, size = pad_to_multiple(x, STRIDE)
+        out = self.forward_padded(padded)
+        return out._replace(restored=crop_to(out.restored, size))
+
+    def forward_padded(self, x: Tensor) -> RestorationOutput:
+        """Run the network on ``x`` ``(B, C, H, W)`` with ``H, W`` multiples of 8."""
+        raise NotImplementedError

@@ -1,0 +1,94 @@
+"""PromptIR (Potlapalli et al., NeurIPS 2023), section 1b of the design notes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from torch import Tensor
+
+from baryir.models.backbone import Decoder, Encoder, build_transitions
+from baryir.models.barynet import check_lengths
+from baryir.models.base import RestorationModel
+from baryir.models.layers import PromptGenBlock, make_blocks
+from baryir.models.output import RestorationOutput
+
+__all__ = ["PromptIR"]
+
+
+class PromptIR(RestorationModel):
+    """PromptIR: Restormer with a prompt block before each decoder level.
+
+    Level ``k`` of the decoder starts with ``cat[x, prompt_k(x)] -> block -> 1x1``, then
+    upsamples, concatenates the encoder skip, (1x1 at levels 3 and 2) and runs its blocks.
+    Defaults give the published model: 35,376,967 parameters (the released state dict's
+    35,592,263 less six unused 1x1 convs, which are not created here).
+
+    Args:
+        in_channels: image channels.
+        dim: channels at level 1.
+        num_blocks: blocks at levels 1-3 and in the latent.
+        num_refinement_blocks: refinement blocks.
+        heads: attention heads at levels 1-4.
+        ffn_expansion_factor: GDFN hidden width factor.
+        transition_heads: heads of the prompt-fusion blocks (released ``noise_level1-3``).
+        prompt_dims: prompt channels at levels 1, 2, 3.
+        prompt_sizes: prompt sides at levels 1, 2, 3.
+        num_prompts: prompts per prompt block.
+
+    Shape:
+        ``(B, C, H, W) -> RestorationOutput`` with ``source_latent`` the latent
+        ``(B, 8dim, H'/8, W'/8)``; ``barycenter`` and ``residual`` are ``None``.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        dim: int = 48,
+        num_blocks: Sequence[int] = (4, 6, 6, 8),
+        num_refinement_blocks: int = 4,
+        heads: Sequence[int] = (1, 2, 4, 8),
+        ffn_expansion_factor: float = 2.66,
+        transition_heads: int = 4,
+        prompt_dims: Sequence[int] = (64, 128, 320),
+        prompt_sizes: Sequence[int] = (64, 32, 16),
+        num_prompts: int = 5,
+    ) -> None:
+        super().__init__()
+        check_lengths(
+            type(self).__name__,
+            num_blocks=(num_blocks, 4),
+            heads=(heads, 4),
+            prompt_dims=(prompt_dims, 3),
+            prompt_sizes=(prompt_sizes, 3),
+        )
+        self.config = {
+            "in_channels": in_channels,
+            "dim": dim,
+            "num_blocks": list(num_blocks),
+            "num_refinement_blocks": num_refinement_blocks,
+            "heads": list(heads),
+            "ffn_expansion_factor": ffn_expansion_factor,
+            "transition_heads": transition_heads,
+            "prompt_dims": list(prompt_dims),
+            "prompt_sizes": list(prompt_sizes),
+            "num_prompts": num_prompts,
+        }
+        self.in_channels = in_channels
+        self.latent_channels = dim * 8
+        ffn = ffn_expansion_factor
+        widths = (dim * 2, dim * 4, dim * 8)
+        prompts = [
+            PromptGenBlock(d, s, c, num_prompts)
+            for d, s, c in zip(prompt_dims, prompt_sizes, widths, strict=True)
+        ]
+        self.encoder = Encoder(in_channels, dim, num_blocks[:3], heads[:3], ffn)
+        self.latent = make_blocks(num_blocks[3], dim * 8, heads[3], ffn)
+        transitions = build_transitions(dim, widths, transition_heads, ffn, prompts)
+        self.decoder = Decoder(
+            dim, in_channels, num_blocks[:3], num_refinement_blocks, heads[:3], ffn, transitions
+        )
+
+    def forward_padded(self, x: Tensor) -> RestorationOutput:
+        e1, e2, e3, x4 = self.encoder(x)
+        z = self.latent(x4)
+        return RestorationOutput(self.decoder(z, (e3, e2, e1)) + x, z)

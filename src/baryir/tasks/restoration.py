@@ -1,0 +1,386 @@
+"""The Lightning task that trains and evaluates a restoration network with the BaryIR objective."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch import LightningModule
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor, nn
+
+from baryir.evaluation.report import EvaluationReport
+from baryir.losses import BaryIRObjective, congruence_penalty, potentials_step_loss
+from baryir.metrics import EvalProtocol, crop_to_multiple, restoration_metrics
+from baryir.models import DualPotentials, create_model
+from baryir.tasks.guard import NonFiniteGuard, gradient_norms
+
+log = logging.getLogger(__name__)
+
+WBSolver = Literal["sinkhorn", "potentials", "none"]
+
+
+class RestorationTask(LightningModule):
+    """Train any ``baryir.models`` network with reconstruction + Wasserstein-barycenter losses.
+
+    The network is created from the registry (``model`` + ``model_args``), so checkpoints hold
+    primitive hyper-parameters only and load with ``weights_only=True``. Optimisation is manual:
+    one network update per batch and, with ``wb_solver="potentials"``, one update of the dual
+    potentials (their own optimiser). ``trainer.max_steps`` counts network updates.
+
+    Args:
+        model: registry name of the network (``baryir.models.list_models()``).
+        model_args: constructor overrides for that preset.
+        wb_solver: ``sinkhorn`` (GeomLoss Sinkhorn divergences between sources' barycenter clouds),
+            ``potentials`` (the paper's dual potentials) or ``none`` (ablation).
+        num_sources: number of degradation sources K (linked from the data by the CLI).
+        pixel_weight: S, weight of the L1 reconstruction term (paper: 1e4).
+        transport_weight: weight of the transport cost c(z, b) (paper: 1).
+        potential_weight: weight of the potentials term -f_k(b) (paper: 1).
+        orthogonality_weight: gamma for the barycenter/residual orthogonality (paper: 0.05).
+        contrast_weight: gamma for the residual contrast (paper: 0.05).
+        temperature: InfoNCE temperature of the residual contrast (paper: 0.07).
+        squared_cost: use mean((z - b)^2) instead of the paper's root-mean-square cost.
+        sinkhorn_weight: weight of the Sinkhorn alignment between sources.
+        sinkhorn_blur: GeomLoss blur (entropic scale) of the Sinkhorn divergence.
+        sinkhorn_scaling: GeomLoss epsilon-scaling factor.
+        sinkhorn_points: ``tokens`` (bottleneck tokens) or ``pooled`` (one vector per image).
+        sinkhorn_num_points: tokens kept per source (random subsample).
+        sinkhorn_backend: ``auto`` (KeOps on CUDA when it works, tensorized otherwise).
+        congruence_weight: weight of the congruence penalty on the potentials (paper: 10).
+        potentials_pooling: ``adaptive`` (any patch size) or ``released`` (released shapes).
+        potentials_patch_size: training patch size the potentials' flatten is sized for.
+        potentials_recompute: recompute ``b`` with the updated network for the potentials step
+            (the release; one extra forward) instead of reusing the detached ``b`` (default).
+        gather_global_batch: under DDP, compute the WB and subspace terms on the all-gathered
+            global batch (with gradients), so 2 ranks x B equals 1 rank x 2B.
+        optimizer: network optimiser (default: RMSprop, lr 1e-4, the paper's).
+        lr_scheduler: network scheduler, stepped every epoch (default: StepLR x0.1 every 15 epochs).
+        potentials_optimizer: potentials optimiser (default: RMSprop, lr 1e-4).
+        potentials_lr_scheduler: potentials scheduler (default: same step decay as the network).
+        gradient_clip_val: clip the network's gradient norm to this value (None: no clipping).
+        max_nonfinite_steps: consecutive non-finite steps tolerated before the run stops.
+        metric_channel: ``rgb`` (paper) or ``y`` for PSNR/SSIM.
+        metric_crop_border: pixels cropped from each border before the metrics.
+        metric_size_policy: ``crop`` test images to a multiple of 8 (paper) or ``pad``.
+        report_dir: where ``test`` writes its tables and pictures (default: next to the checkpoint).
+        compare_images: images per test set in the side-by-side comparison PNG.
+    """
+
+    def __init__(
+        self,
+        model: str = "baryir-tiny",
+        model_args: dict[str, Any] | None = None,
+        wb_solver: WBSolver = "sinkhorn",
+        num_sources: int = 3,
+        pixel_weight: float = 10000.0,
+        transport_weight: float = 1.0,
+        potential_weight: float = 1.0,
+        orthogonality_weight: float = 0.05,
+        contrast_weight: float = 0.05,
+        temperature: float = 0.07,
+        squared_cost: bool = False,
+        sinkhorn_weight: float = 1.0,
+        sinkhorn_blur: float = 0.05,
+        sinkhorn_scaling: float = 0.5,
+        sinkhorn_points: Literal["tokens", "pooled"] = "tokens",
+        sinkhorn_num_points: int = 256,
+        sinkhorn_backend: Literal["auto", "tensorized", "online"] = "auto",
+        congruence_weight: float = 10.0,
+        potentials_pooling: Literal["adaptive", "released"] = "adaptive",
+        potentials_patch_size: int = 128,
+        potentials_recompute: bool = False,
+        gather_global_batch: bool = True,
+        optimizer: OptimizerCallable | None = None,
+        lr_scheduler: LRSchedulerCallable | None = None,
+        potentials_optimizer: OptimizerCallable | None = None,
+        potentials_lr_scheduler: LRSchedulerCallable | None = None,
+        gradient_clip_val: float | None = None,
+        max_nonfinite_steps: int = 10,
+        metric_channel: Literal["rgb", "y"] = "rgb",
+        metric_crop_border: int = 0,
+        metric_size_policy: Literal["crop", "pad"] = "crop",
+        report_dir: str | None = None,
+        compare_images: int = 3,
+    ) -> None:
+        super().__init__()
+        # Evaluation settings stay out of the checkpoint's hyper-parameters: LightningCLI applies
+        # a checkpoint's hyper-parameters over the command line, and these must stay overridable.
+        self.save_hyperparameters(
+            ignore=[
+                "optimizer",
+                "lr_scheduler",
+                "potentials_optimizer",
+                "potentials_lr_scheduler",
+                "metric_channel",
+                "metric_crop_border",
+                "metric_size_policy",
+                "report_dir",
+                "compare_images",
+            ]
+        )
+        self.automatic_optimization = False
+        self.model = create_model(model, **(model_args or {}))
+        self.wb_solver = wb_solver if self.model.has_barycenter else "none"
+        if wb_solver != "none" and not self.model.has_barycenter:
+            log.warning("model %r has no barycenter map: wb_solver=%r is ignored", model, wb_solver)
+        self.objective = BaryIRObjective(
+            wb_solver=self.wb_solver,
+            pixel_weight=pixel_weight,
+            transport_weight=transport_weight,
+            potential_weight=potential_weight,
+            orthogonality_weight=orthogonality_weight,
+            contrast_weight=contrast_weight,
+            temperature=temperature,
+            squared_cost=squared_cost,
+            sinkhorn_weight=sinkhorn_weight,
+            sinkhorn_blur=sinkhorn_blur,
+            sinkhorn_scaling=sinkhorn_scaling,
+            sinkhorn_points=sinkhorn_points,
+            sinkhorn_num_points=sinkhorn_num_points,
+            sinkhorn_backend=sinkhorn_backend,
+        )
+        self.potentials: DualPotentials | None = None
+        if self.wb_solver == "potentials":
+            self.potentials = DualPotentials(
+                num_potentials=num_sources,
+                channels=self.model.latent_channels,
+                patch_size=potentials_patch_size,
+                pooling=potentials_pooling,
+            )
+        self.register_buffer("source_weights", torch.full((num_sources,), 1.0 / num_sources))
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = lr_scheduler
+        self.potentials_optimizer_factory = potentials_optimizer
+        self.potentials_scheduler_factory = potentials_lr_scheduler
+        self.guard = NonFiniteGuard(max_nonfinite_steps)
+        self.protocol = EvalProtocol(
+            channel=metric_channel, crop_border=metric_crop_border, size_policy=metric_size_policy
+        )
+        self.report_dir = report_dir
+        self.compare_images = compare_images
+        self.eval_metrics = nn.ModuleList()
+        self.eval_labels: list[str] = []
+        self.report: EvaluationReport | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Restore ``x`` (B, 3, H, W) in [0, 1]; returns the restored image, same shape."""
+        return self.model(x).restored
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if stage != "fit" or datamodule is None:
+            return
+        weights = getattr(datamodule, "source_weights", None)
+        if weights is not None:
+            weights = torch.as_tensor(weights, dtype=torch.float32)
+            if weights.numel() != self.hparams.num_sources:
+                names = getattr(datamodule, "source_names", [])
+                raise ValueError(
+                    f"model.num_sources={self.hparams.num_sources} but the data has "
+                    f"{weights.numel()} degradation sources {names}; set --model.num_sources "
+                    f"{weights.numel()}"
+                )
+            self.source_weights.copy_(weights)
+
+    def configure_optimizers(self) -> Any:
+        network = list(self.model.parameters())
+        optimizer = (
+            self.optimizer_factory(network)
+            if self.optimizer_factory
+            else torch.optim.RMSprop(network, lr=1e-4)
+        )
+        optimizers = [optimizer]
+        if self.potentials is not None:
+            params = list(self.potentials.parameters())
+            optimizers.append(
+                self.potentials_optimizer_factory(params)
+                if self.potentials_optimizer_factory
+                else torch.optim.RMSprop(params, lr=1e-4)
+            )
+        factories = [self.scheduler_factory, self.potentials_scheduler_factory]
+        schedulers = [
+            factory(opt) if factory else torch.optim.lr_scheduler.StepLR(opt, 15, gamma=0.1)
+            for opt, factory in zip(optimizers, factories, strict=False)
+        ]
+        return optimizers, schedulers
+
+    def _global(self, tensors: dict[str, Tensor]) -> dict[str, Tensor]:
+        """All-gather the embedding tensors (with gradients) across DDP ranks."""
+        if not self.hparams.gather_global_batch or self.trainer.world_size == 1:
+            return tensors
+        gathered = self.all_gather(tensors, sync_grads=True)
+        return {k: v.flatten(0, 1) for k, v in gathered.items()}
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        optimizers = self.optimizers()
+        optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
+        net_opt = optimizers[0]
+        out = self.model(batch["input"])
+        embeddings = {"degradation": batch["degradation"], "source": batch["source"]}
+        if out.barycenter is not None:
+            embeddings |= {"z": out.source_latent, "b": out.barycenter, "r": out.residual}
+        embeddings = self._global(embeddings)
+        total, terms = self.objective(
+            restored=out.restored,
+            target=batch["target"],
+            source_latent=embeddings.get("z"),
+            barycenter=embeddings.get("b"),
+            residual=embeddings.get("r"),
+            degradation=embeddings["degradation"],
+            source=embeddings["source"],
+            source_weights=self.source_weights,
+            potentials=self.potentials,
+        )
+        step = self.global_step
+        if not self.guard.check("loss", step, total):
+            return total.detach()
+        net_opt.zero_grad()
+        self.manual_backward(total)
+        if not self.guard.check("gradient", step, gradient_norms(self.model)):
+            net_opt.zero_grad()
+            return total.detach()
+        if self.hparams.gradient_clip_val:
+            self.clip_gradients(net_opt, gradient_clip_val=self.hparams.gradient_clip_val)
+        net_opt.step()
+        if self.potentials is not None:
+            terms |= self._potentials_step(optimizers[1], batch, embeddings)
+        batch_size = batch["input"].shape[0]
+        self.log("train/loss", total.detach(), prog_bar=True, batch_size=batch_size)
+        for name, value in terms.items():
+            self.log(f"train/{name}", value, batch_size=batch_size)
+        self.log("train/nonfinite_steps", float(self.guard.total), batch_size=batch_size)
+        return total.detach()
+
+    def _potentials_step(
+        self, optimizer: Any, batch: dict[str, Any], embeddings: dict[str, Tensor]
+    ) -> dict[str, Tensor]:
+        """One update of the dual potentials on the detached barycenter embeddings."""
+        assert self.potentials is not None
+        if self.hparams.potentials_recompute:
+            with torch.no_grad():
+                barycenter = self._global({"b": self.model(batch["input"]).barycenter})["b"]
+        else:
+            barycenter = embeddings["b"].detach()
+        source = embeddings["source"]
+        dual = potentials_step_loss(self.potentials, barycenter, source, self.source_weights)
+        penalty = congruence_penalty(
+            self.potentials,
+            barycenter,
+            self.source_weights,
+            weight=self.hparams.congruence_weight,
+        )
+        loss = dual + penalty
+        if not self.guard.check("potentials loss", self.global_step, loss):
+            return {}
+        params = [p for p in self.potentials.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, params)
+        if self.trainer.world_size > 1:
+            grads = [self.trainer.strategy.reduce(g, reduce_op="mean") for g in grads]
+        for param, grad in zip(params, grads, strict=False):
+            param.grad = grad
+        optimizer.optimizer.step()
+        optimizer.optimizer.zero_grad()
+        return {"potentials_dual": dual.detach(), "congruence": penalty.detach()}
+
+    def on_train_epoch_end(self) -> None:
+        schedulers = self.lr_schedulers()
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            if scheduler is not None:
+                scheduler.step()
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["nonfinite_guard"] = self.guard.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.guard.load_state_dict(checkpoint.get("nonfinite_guard", {}))
+
+    def _start_evaluation(self, loaders: Any) -> None:
+        loaders = loaders if isinstance(loaders, list | tuple) else [loaders]
+        self.eval_labels = [
+            getattr(loader.dataset, "label", f"set{i}") for i, loader in enumerate(loaders)
+        ]
+        self.eval_metrics = nn.ModuleList(
+            nn.ModuleDict(
+                {
+                    "restored": restoration_metrics(self.protocol),
+                    "degraded": restoration_metrics(self.protocol),
+                }
+            )
+            for _ in loaders
+        ).to(self.device)
+
+    def on_validation_epoch_start(self) -> None:
+        self._start_evaluation(self.trainer.val_dataloaders)
+
+    def on_test_epoch_start(self) -> None:
+        self._start_evaluation(self.trainer.test_dataloaders)
+        self.report = EvaluationReport(self.eval_labels, self.compare_images)
+
+    def _evaluate(
+        self, batch: dict[str, Any], dataloader_idx: int
+    ) -> tuple[dict[str, Any], Tensor]:
+        """Restore a batch, update the set's metrics; returns the (cropped) batch and output."""
+        if self.protocol.size_policy == "crop":
+            batch = {
+                **batch,
+                "input": crop_to_multiple(batch["input"], self.protocol.multiple),
+                "target": crop_to_multiple(batch["target"], self.protocol.multiple),
+            }
+        restored = self(batch["input"]).clamp(0, 1)
+        metrics = self.eval_metrics[dataloader_idx]
+        metrics["restored"].update(restored, batch["target"])
+        metrics["degraded"].update(batch["input"], batch["target"])
+        return batch, restored
+
+    def validation_step(
+        self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        self._evaluate(batch, dataloader_idx)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        batch, restored = self._evaluate(batch, dataloader_idx)
+        if self.report is not None:
+            self.report.add_example(dataloader_idx, batch, restored, self.protocol)
+
+    def _finish_evaluation(self, phase: str) -> dict[str, dict[str, float]]:
+        results: dict[str, dict[str, float]] = {}
+        for label, metrics in zip(self.eval_labels, self.eval_metrics, strict=False):
+            restored = metrics["restored"].compute()
+            degraded = metrics["degraded"].compute()
+            row = {
+                "psnr": float(restored["psnr"]),
+                "ssim": float(restored["ssim"]),
+                "input_psnr": float(degraded["psnr"]),
+                "input_ssim": float(degraded["ssim"]),
+            }
+            results[label] = row
+            for name, value in row.items():
+                self.log(f"{phase}/{label}/{name}", value, add_dataloader_idx=False, sync_dist=True)
+            metrics["restored"].reset()
+            metrics["degraded"].reset()
+        if results:
+            mean = {k: sum(r[k] for r in results.values()) / len(results) for k in ("psnr", "ssim")}
+            self.log(f"{phase}/psnr", mean["psnr"], prog_bar=True, add_dataloader_idx=False)
+            self.log(f"{phase}/ssim", mean["ssim"], add_dataloader_idx=False)
+        return results
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_evaluation("val")
+
+    def on_test_epoch_end(self) -> None:
+        results = self._finish_evaluation("test")
+        if self.report is None or not self.trainer.is_global_zero:
+            return
+        out_dir = self._report_dir()
+        self.report.finish(results, out_dir, self.protocol, logger=self.logger)
+
+    def _report_dir(self) -> Path:
+        if self.report_dir:
+            return Path(self.report_dir)
+        ckpt_path = getattr(self.trainer, "ckpt_path", None)
+        if ckpt_path:
+            return Path(ckpt_path).resolve().parent / f"{Path(ckpt_path).stem}-test"
+        return Path(self.trainer.log_dir or self.trainer.default_root_dir) / "test"

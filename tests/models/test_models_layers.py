@@ -1,0 +1,144 @@
+"""Known-answer tests of the Restormer building blocks and of the padding."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from baryir.models.layers import (
+    ChannelLayerNorm,
+    Downsample,
+    GatedFeedForward,
+    PromptGenBlock,
+    TransformerBlock,
+    TransposedAttention,
+    Upsample,
+)
+from baryir.models.padding import crop_to, pad_to_multiple
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
+
+
+def test_layernorm_equals_formula() -> None:
+    norm = ChannelLayerNorm(6)
+    with torch.no_grad():
+        norm.weight.normal_()
+        norm.bias.normal_()
+    x = torch.randn(2, 6, 5, 7) * 3 + 1
+    mu = x.mean(1, keepdim=True)
+    var = ((x - mu) ** 2).mean(1, keepdim=True)  # biased
+    expected = (x - mu) / torch.sqrt(var + 1e-5) * norm.weight.view(1, 6, 1, 1) + norm.bias.view(
+        1, 6, 1, 1
+    )
+    torch.testing.assert_close(norm(x), expected, atol=1e-5, rtol=1e-5)
+
+
+def naive_mdta(attn: TransposedAttention, x: torch.Tensor) -> torch.Tensor:
+    """Loop over samples and heads; heads are contiguous channel groups."""
+    b, c, h, w = x.shape
+    heads, d = attn.num_heads, c // attn.num_heads
+    qkv = attn.qkv_dwconv(attn.qkv(x))
+    q, k, v = qkv[:, :c], qkv[:, c : 2 * c], qkv[:, 2 * c :]
+    out = torch.zeros(b, c, h * w)
+    for i in range(b):
+        for head in range(heads):
+            sl = slice(head * d, (head + 1) * d)
+            qh, kh, vh = (t[i, sl].reshape(d, h * w) for t in (q, k, v))
+            qh = qh / qh.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            kh = kh / kh.norm(dim=1, keepdim=True).clamp_min(1e-12)
+            logits = qh @ kh.T * attn.temperature[head, 0, 0]
+            weights = logits.exp() / logits.exp().sum(dim=1, keepdim=True)
+            out[i, sl] = weights @ vh
+    return attn.project_out(out.reshape(b, c, h, w))
+
+
+def test_mdta_equals_naive_loop() -> None:
+    attn = TransposedAttention(12, 3)
+    with torch.no_grad():
+        attn.temperature.copy_(torch.tensor([0.5, 1.0, 2.0]).view(3, 1, 1))
+    x = torch.randn(2, 12, 5, 6)
+    torch.testing.assert_close(attn(x), naive_mdta(attn, x), atol=1e-5, rtol=1e-5)
+    assert attn.temperature.shape == (3, 1, 1)
+    assert all(m.bias is None for m in (attn.qkv, attn.qkv_dwconv, attn.project_out))
+    assert attn.qkv_dwconv.padding == (1, 1)
+
+
+def test_mdta_rejects_bad_heads() -> None:
+    with pytest.raises(ValueError, match="not divisible"):
+        TransposedAttention(10, 3)
+
+
+def test_gdfn_equals_formula() -> None:
+    ffn = GatedFeedForward(8, 2.66)
+    hidden = int(8 * 2.66)
+    assert ffn.project_in.out_channels == 2 * hidden
+    x = torch.randn(2, 8, 4, 5)
+    y = ffn.dwconv(ffn.project_in(x))
+    x1, x2 = y[:, :hidden], y[:, hidden:]
+    gelu = 0.5 * x1 * (1 + torch.erf(x1 / math.sqrt(2)))  # exact GELU on the first half
+    torch.testing.assert_close(ffn(x), ffn.project_out(gelu * x2), atol=1e-6, rtol=1e-5)
+
+
+def test_block_is_prenorm_residual() -> None:
+    block = TransformerBlock(8, 2, 2.66)
+    x = torch.randn(1, 8, 4, 4)
+    y = x + block.attn(block.norm1(x))
+    torch.testing.assert_close(block(x), y + block.ffn(block.norm2(y)))
+
+
+def test_resampling_shapes_and_pixel_order() -> None:
+    x = torch.randn(1, 8, 6, 10)
+    down, up = Downsample(8), Upsample(8)
+    assert down(x).shape == (1, 16, 3, 5)
+    assert up(x).shape == (1, 4, 12, 20)
+    torch.testing.assert_close(down(x), F.pixel_unshuffle(down.conv(x), 2))
+    torch.testing.assert_close(up(x), F.pixel_shuffle(up.conv(x), 2))
+    assert down.conv.out_channels == 4 and up.conv.out_channels == 16
+
+
+def test_prompt_block_equals_formula() -> None:
+    pgb = PromptGenBlock(prompt_dim=4, prompt_size=3, in_channels=6, num_prompts=5)
+    assert pgb.prompts.shape == (1, 5, 4, 3, 3)
+    assert pgb.prompts.min() >= 0 and pgb.prompts.max() < 1
+    x = torch.randn(2, 6, 7, 9)
+    w = torch.softmax(x.mean((2, 3)) @ pgb.selector.weight.T + pgb.selector.bias, dim=1)
+    mix = torch.einsum("bn,ndhw->bdhw", w, pgb.prompts[0])
+    expected = pgb.conv(F.interpolate(mix, size=(7, 9), mode="bilinear", align_corners=False))
+    out = pgb(x)
+    assert out.shape == (2, 4, 7, 9)
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(37, 53), (8, 16), (3, 5), (1, 1), (9, 7)])
+def test_padding_round_trip(size: tuple[int, int]) -> None:
+    x = torch.rand(2, 3, *size)
+    padded, original = pad_to_multiple(x, 8)
+    assert original == size
+    assert padded.shape[-2] % 8 == 0 and padded.shape[-1] % 8 == 0
+    assert padded.shape[-2] - size[0] < 8 and padded.shape[-1] - size[1] < 8
+    torch.testing.assert_close(crop_to(padded, original), x)
+
+
+def test_padding_reflects() -> None:
+    x = torch.arange(10.0).view(1, 1, 1, 10).expand(1, 1, 9, 10)
+    padded, _ = pad_to_multiple(x, 8)
+    assert padded.shape == (1, 1, 16, 16)
+    torch.testing.assert_close(padded[0, 0, 0, 10:], torch.tensor([8.0, 7, 6, 5, 4, 3]))
+
+
+def test_padding_replicates_small_sides() -> None:
+    x = torch.rand(1, 3, 3, 5)
+    padded, _ = pad_to_multiple(x, 8)
+    torch.testing.assert_close(padded[..., 3:, :5], x[..., 2:3, :].expand(1, 3, 5, 5))
+
+
+def test_padding_is_noop_on_multiples() -> None:
+    x = torch.rand(1, 3, 16, 24)
+    padded, size = pad_to_multiple(x, 8)
+    assert padded is x and size == (16, 24)

@@ -1,0 +1,123 @@
+"""Every preset of the registry: construction, sizes, forward, gradients, round trips."""
+
+from __future__ import annotations
+
+import json
+import sys
+import types
+from pathlib import Path
+
+import pytest
+import torch
+
+from baryir.models import RestorationOutput, create_model, list_models, model_config
+
+PRESETS = {
+    "baryir",
+    "baryir-tiny",
+    "restormer",
+    "restormer-tiny",
+    "promptir",
+    "promptir-tiny",
+    "baryir-promptir",
+    "baryir-promptir-tiny",
+}
+FULL_SIZES = {
+    "baryir": 53_549_774,  # released 53,765,070 less the six unused convs (215,296)
+    "promptir": 35_376_967,  # released 35,592,263 less the same six convs
+    "restormer": 26_126_644,  # published Restormer
+    "baryir-promptir": 65_265_683,  # our design, see BaryNetP
+}
+TINY = sorted(name for name in PRESETS if name.endswith("-tiny"))
+
+
+def count(model: torch.nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def test_list_models() -> None:
+    assert set(list_models()) == PRESETS
+
+
+@pytest.mark.parametrize("name", sorted(FULL_SIZES))
+def test_full_presets_size(name: str) -> None:
+    model = create_model(name)
+    assert count(model) == FULL_SIZES[name]
+    assert model.latent_channels == 384
+    assert model.has_barycenter == name.startswith("baryir")
+    json.dumps(model_config(model))
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_tiny_preset_trains(name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model(name)
+    assert 0.5e6 < count(model) < 4e6
+    x = torch.rand(2, 3, 37, 53)
+    out = model(x)
+    assert isinstance(out, RestorationOutput)
+    assert out.restored.shape == (2, 3, 37, 53)
+    c = model.latent_channels
+    assert out.source_latent.shape == (2, c, 5, 7)
+    loss = out.restored.square().mean() + out.source_latent.square().mean()
+    if model.has_barycenter:
+        assert out.barycenter.shape == out.residual.shape == out.source_latent.shape
+        torch.testing.assert_close(out.residual, out.source_latent - out.barycenter)
+        loss = loss + out.barycenter.square().mean() + out.residual.abs().mean()
+    else:
+        assert out.barycenter is None and out.residual is None
+    loss.backward()
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert no_grad == []
+
+
+@pytest.mark.parametrize("name", TINY)
+def test_tiny_state_dict_and_config_round_trip(name: str) -> None:
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    config = json.loads(json.dumps(model_config(model)))
+    clone = create_model(name, **config).eval()
+    clone.load_state_dict(model.state_dict(), strict=True)
+    x = torch.rand(1, 3, 16, 24)
+    with torch.no_grad():
+        torch.testing.assert_close(clone(x).restored, model(x).restored, rtol=0, atol=0)
+
+
+def test_tiny_baryir_within_budget() -> None:
+    assert 1.5e6 <= count(create_model("baryir-tiny")) <= 2.5e6
+
+
+def test_unknown_names() -> None:
+    with pytest.raises(ValueError, match="valid names: .*baryir-tiny"):
+        create_model("baryir-huge")
+    with pytest.raises(ValueError, match="unknown arguments \\['dimm'\\]; valid arguments: .*dim"):
+        create_model("baryir-tiny", dimm=8)
+
+
+def test_bad_input_shape() -> None:
+    with pytest.raises(ValueError, match=r"expected input \(B, 3, H, W\)"):
+        create_model("restormer-tiny")(torch.rand(3, 16, 16))
+
+
+def test_overrides() -> None:
+    model = create_model("baryir-tiny", dim=8, residual_skip_scale=0.5)
+    assert model_config(model)["dim"] == 8 and model.residual_skip_scale == 0.5
+    assert model.latent_channels == 64
+
+
+def test_weights_from_load_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    source = create_model("baryir-tiny", dim=8)
+    config = model_config(source)
+    fake = types.ModuleType("baryir.io.checkpoint")
+    fake.load_weights = lambda path: (
+        source.state_dict(),
+        {"model": "baryir-tiny", "config": config},
+    )
+    monkeypatch.setitem(sys.modules, "baryir.io.checkpoint", fake)
+    model = create_model("baryir-tiny", weights=tmp_path / "w.safetensors")
+    assert model_config(model)["dim"] == 8
+    torch.testing.assert_close(model.state_dict(), source.state_dict(), rtol=0, atol=0)
+    fake.load_weights = lambda path: ({"nonsense.weight": torch.zeros(1)}, None)
+    with pytest.raises(ValueError):
+        create_model("baryir-tiny", weights=tmp_path / "w.safetensors")
