@@ -84,7 +84,8 @@ def test_tiny_state_dict_and_config_round_trip(name: str) -> None:
 
 
 def test_tiny_baryir_within_budget() -> None:
-    assert 1.5e6 <= count(create_model("baryir-tiny")) <= 2.5e6
+    # About 1.4 M parameters and 25 GFLOP a training step at batch 6 of 48x48: the quickstart's.
+    assert 1.0e6 <= count(create_model("baryir-tiny")) <= 2.0e6
 
 
 def test_unknown_names() -> None:

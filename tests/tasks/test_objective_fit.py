@@ -1,4 +1,4 @@
-"""The full objective through the CLI: every solver trains, paper configs start on a paper layout."""
+"""The full objective through the CLI: every solver trains; paper configs start on its layout."""
 
 from __future__ import annotations
 

@@ -43,6 +43,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
+import torch
 from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
@@ -85,7 +86,8 @@ class RestorationDataModule(LightningDataModule):
         tasks: task names or aliases (``TASKS``); None: the paper's 3 tasks
             (denoise_15, denoise_25, denoise_50, derain, dehaze).
         folders: per-task (or per-source) folder overrides: clean folder for noise tasks,
-            paired folder for the others.
+            paired folder for the others; ``"/x/Rain100H[0:70]"`` takes a slice of the files,
+            ``"haze@/x/clean"`` synthesises the task on clean images (``datasets/subset.py``).
         repeats: per-task (or per-source) repeat factors; None: the paper's (noise x5 per
             sigma, rain x360, haze x1, blur x35, low light x150), 1 for the bundled default.
         proportions: per-task target shares of an epoch (instead of ``repeats``).
@@ -181,6 +183,7 @@ class RestorationDataModule(LightningDataModule):
         self.val_datasets: list[SourceDataset] | None = None
         self.test_datasets: list[SourceDataset] | None = None
         self._weights: Tensor | None = None
+        self._resume_at: tuple[int, int] | None = None
 
     def _check_keys(self, what: str, mapping: dict) -> None:
         valid = {task.name for task in self.tasks} | {task.source_name for task in self.tasks}
@@ -325,6 +328,31 @@ class RestorationDataModule(LightningDataModule):
             lines.append(f"validation: {sets}")
         return "\n".join(lines)
 
+    # ------------------------------------------------------------ resuming
+    def state_dict(self) -> dict[str, int]:
+        """Training position saved in checkpoints: the epoch and the batches done in it."""
+        trainer = self.trainer
+        if trainer is None:
+            return {}
+        loop = trainer.fit_loop
+        return {
+            "epoch": loop.epoch_progress.current.processed,
+            "batches_done": loop.epoch_loop.batch_progress.current.processed,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        """Resume the balanced sampler where the checkpoint was written (same batches next)."""
+        if "epoch" in state_dict:
+            self._resume_at = (int(state_dict["epoch"]), int(state_dict["batches_done"]))
+
+    def _loader_generator(self) -> torch.Generator | None:
+        """Without workers, a loader's own generator: starting an epoch's iterator then draws
+        its (unused) worker seed from it, not from the global RNG, so a resumed run draws the
+        same random numbers as an uninterrupted one. With workers, the global RNG seeds them."""
+        if self.num_workers > 0:
+            return None
+        return torch.Generator().manual_seed(torch.initial_seed())
+
     # ----------------------------------------------------------- dataloaders
     def train_dataloader(self) -> DataLoader:
         if self.train_dataset is None:
@@ -334,6 +362,7 @@ class RestorationDataModule(LightningDataModule):
             "num_workers": self.num_workers,
             "persistent_workers": self.persistent_workers and self.num_workers > 0,
             "pin_memory": self.pin_memory,
+            "generator": self._loader_generator(),
         }
         if not self.balanced_batches:
             return DataLoader(
@@ -351,6 +380,9 @@ class RestorationDataModule(LightningDataModule):
             rank=trainer.global_rank if trainer is not None else 0,
             seed=self.seed,
         )
+        if self._resume_at is not None:
+            sampler.resume(*self._resume_at)
+            self._resume_at = None
         return DataLoader(self.train_dataset, batch_sampler=sampler, **workers)
 
     def _eval_loaders(self, datasets: list[SourceDataset]) -> list[DataLoader]:
@@ -361,6 +393,7 @@ class RestorationDataModule(LightningDataModule):
                 shuffle=False,
                 num_workers=self.num_workers,
                 pin_memory=self.pin_memory,
+                generator=self._loader_generator(),
             )
             for dataset in datasets
         ]

@@ -98,10 +98,20 @@ class SourceBalancedBatchSampler(BatchSampler):
         self.num_batches = per_rank
         self.epoch = 0
         self.sampler = self
+        self._resume_at: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         """Select the epoch whose batches ``__iter__`` yields."""
         self.epoch = epoch
+
+    def resume(self, epoch: int, batches_done: int) -> None:
+        """Select ``epoch`` and skip its first ``batches_done`` batches (mid-epoch resume).
+
+        The skip applies once, to the next iteration over ``epoch``; an iteration over any other
+        epoch (the checkpoint was written at the end of the epoch) cancels it.
+        """
+        self.epoch = epoch
+        self._resume_at = (epoch, batches_done)
 
     def __len__(self) -> int:
         return self.num_batches
@@ -131,7 +141,9 @@ class SourceBalancedBatchSampler(BatchSampler):
 
     def __iter__(self) -> Iterator[list[int]]:
         batches = self.epoch_batches()[self.rank :: self.num_replicas]
-        yield from batches.tolist()
+        resume_at, self._resume_at = self._resume_at, None
+        start = resume_at[1] if resume_at is not None and resume_at[0] == self.epoch else 0
+        yield from batches[start:].tolist()
 
 
 def _quotas(sizes: Tensor, total: int, batch_size: int) -> Tensor:

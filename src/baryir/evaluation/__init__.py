@@ -1,1 +1,5 @@
-"""Evaluation: test-set runs, reports and out-of-distribution suites."""
+"""Evaluation: one loop over test sets (runner), suites from YAML, reports, embedding views.
+
+Submodules import lazily what they need; import from them directly, e.g.
+``from baryir.evaluation.runner import evaluate``.
+"""

@@ -99,11 +99,18 @@ def save_comparison_grid(
             axes[row, col].set_title(caption, fontsize=9)
             axes[row, col].axis("off")
     fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def save_figure(fig: Any, path: Path, dpi: int = 100) -> Path:
+    """Save a matplotlib figure as PNG atomically (temporary file, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".png")
     os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
+        fig.savefig(tmp, dpi=dpi)
         os.replace(tmp, path)
     finally:
         plt.close(fig)
@@ -138,6 +145,8 @@ class EvaluationReport:
             input_psnr, _ = psnr_ssim(degraded, clean, protocol)
             psnr, _ = psnr_ssim(output, clean, protocol)
             name = batch["name"][i] if "name" in batch else str(len(kept))
+            # file names that are not UTF-8 hold surrogates, which fonts cannot draw
+            name = name.encode("utf-8", "backslashreplace").decode("utf-8")
             kept.append(
                 (
                     f"{self.labels[index]} {name}",

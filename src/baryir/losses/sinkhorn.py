@@ -15,7 +15,6 @@ import logging
 from typing import Literal, NamedTuple
 
 import torch
-from geomloss import SamplesLoss
 from torch import Tensor, nn
 
 __all__ = [
@@ -208,6 +207,8 @@ def sinkhorn_alignment(
         embeddings = embeddings / scale
     clouds = barycenter_point_clouds(embeddings, source, present, points, num_points, generator)
     cloud_of = dict(zip(present, clouds, strict=True))
+
+    from geomloss import SamplesLoss  # imported here: importing it loads KeOps (slow, chatty)
 
     divergence = SamplesLoss(
         "sinkhorn", p=p, blur=blur, scaling=scaling, debias=True, backend=backend

@@ -97,11 +97,21 @@ def create_model(name: str, weights: str | Path | None = None, **overrides: Any)
 def _load_state_dict(model: nn.Module, state_dict: dict, source: str | Path | None) -> None:
     """Load strictly, converting a released (official) state dict when needed."""
     own = set(model.state_dict())
-    if not own & set(state_dict):
-        from baryir.models.official import convert_official_state_dict
+    if set(state_dict) - own:
+        from baryir.models.official import (
+            convert_official_state_dict,
+            detect_official_arch,
+            extract_state_dict,
+        )
 
-        logger.info("create_model: %s holds released names; converting", source)
-        state_dict = convert_official_state_dict(state_dict)
+        released = extract_state_dict(state_dict)
+        try:
+            arch = detect_official_arch(released)
+        except ValueError:
+            arch = None
+        if arch is not None:
+            logger.info("create_model: %s holds released names; converting", source)
+            state_dict = convert_official_state_dict(released, arch)
     missing, unexpected = sorted(own - set(state_dict)), sorted(set(state_dict) - own)
     if missing or unexpected:
         raise ValueError(
@@ -113,9 +123,9 @@ def _load_state_dict(model: nn.Module, state_dict: dict, source: str | Path | No
     model.load_state_dict(state_dict, strict=True)
 
 
-# Tiny presets: about 1-3 M parameters, trainable on a laptop CPU at batch 8 of 64x64.
+# Tiny presets: about 1-1.5 M parameters, trainable on a laptop CPU (quickstart: batch 6 of 48x48).
 _TINY = {
-    "dim": 16,
+    "dim": 12,
     "num_blocks": [1, 2, 2, 2],
     "num_refinement_blocks": 1,
     "ffn_expansion_factor": 2.0,

@@ -17,6 +17,9 @@ class NonFiniteLossError(RuntimeError):
 class NonFiniteGuard:
     """Count non-finite steps; raise after ``max_consecutive`` of them in a row.
 
+    A step may be checked several times (loss, gradient, potentials); a passing check does not
+    end a run of failures, only :meth:`passed` (the whole step succeeded) does.
+
     Args:
         max_consecutive: number of consecutive non-finite steps tolerated before
             :class:`NonFiniteLossError` is raised (the last good checkpoint stays as it is).
@@ -32,7 +35,6 @@ class NonFiniteGuard:
     def check(self, what: str, step: int, *tensors: torch.Tensor) -> bool:
         """Return True when every tensor is finite; otherwise count the step and return False."""
         if all(bool(torch.isfinite(t).all()) for t in tensors):
-            self.consecutive = 0
             return True
         self.consecutive += 1
         self.total += 1
@@ -50,6 +52,10 @@ class NonFiniteGuard:
                 "rate, check the data, or raise model.max_nonfinite_steps."
             )
         return False
+
+    def passed(self) -> None:
+        """Record a step that went through every check: the consecutive count restarts."""
+        self.consecutive = 0
 
     def state_dict(self) -> dict[str, int]:
         return {"consecutive": self.consecutive, "total": self.total}

@@ -12,6 +12,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
 from baryir.evaluation.report import EvaluationReport
+from baryir.io.image import ImageReadError
 from baryir.losses import BaryIRObjective, congruence_penalty, potentials_step_loss
 from baryir.metrics import EvalProtocol, crop_to_multiple, restoration_metrics
 from baryir.models import DualPotentials, create_model
@@ -222,6 +223,8 @@ class RestorationTask(LightningModule):
         return {k: v.flatten(0, 1) for k, v in gathered.items()}
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
+        if batch_idx == 0 and self.current_epoch > 0:
+            self._step_schedulers()
         optimizers = self.optimizers()
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
         net_opt = optimizers[0]
@@ -252,8 +255,13 @@ class RestorationTask(LightningModule):
         if self.hparams.gradient_clip_val:
             self.clip_gradients(net_opt, gradient_clip_val=self.hparams.gradient_clip_val)
         net_opt.step()
+        potentials_ok = True
         if self.potentials is not None:
-            terms |= self._potentials_step(optimizers[1], batch, embeddings)
+            potential_terms = self._potentials_step(optimizers[1], batch, embeddings)
+            potentials_ok = bool(potential_terms)
+            terms |= potential_terms
+        if potentials_ok:
+            self.guard.passed()
         batch_size = batch["input"].shape[0]
         self.log("train/loss", total.detach(), prog_bar=True, batch_size=batch_size)
         for name, value in terms.items():
@@ -284,6 +292,9 @@ class RestorationTask(LightningModule):
             return {}
         params = [p for p in self.potentials.parameters() if p.requires_grad]
         grads = torch.autograd.grad(loss, params)
+        norms = torch.stack(torch._foreach_norm(list(grads)))
+        if not self.guard.check("potentials gradient", self.global_step, norms):
+            return {}
         if self.trainer.world_size > 1:
             grads = [self.trainer.strategy.reduce(g, reduce_op="mean") for g in grads]
         for param, grad in zip(params, grads, strict=False):
@@ -292,7 +303,10 @@ class RestorationTask(LightningModule):
         optimizer.optimizer.zero_grad()
         return {"potentials_dual": dual.detach(), "congruence": penalty.detach()}
 
-    def on_train_epoch_end(self) -> None:
+    def _step_schedulers(self) -> None:
+        """Epoch-wise scheduler step, taken at the first batch of the next epoch rather than at
+        the end of the epoch: a checkpoint written at the last batch of an epoch then resumes
+        with the same learning rates (Lightning does not rerun ``on_train_epoch_end`` for it)."""
         schedulers = self.lr_schedulers()
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             if scheduler is not None:
@@ -330,6 +344,13 @@ class RestorationTask(LightningModule):
         self, batch: dict[str, Any], dataloader_idx: int
     ) -> tuple[dict[str, Any], Tensor]:
         """Restore a batch, update the set's metrics; returns the (cropped) batch and output."""
+        height, width = batch["input"].shape[-2:]
+        if self.protocol.size_policy == "crop" and min(height, width) < self.protocol.multiple:
+            raise ImageReadError(
+                f"cannot evaluate {', '.join(batch.get('name', ['an image']))}: {height}x{width} "
+                f"is smaller than the {self.protocol.multiple}-pixel crop; remove it or pass "
+                "--model.metric_size_policy pad"
+            )
         if self.protocol.size_policy == "crop":
             batch = {
                 **batch,

@@ -9,7 +9,10 @@
 ```
 ``root`` may be the folder holding ``Train/`` or ``Train/`` itself; names are case-insensitive.
 A per-task folder override (``folders={"derain": "/data/Rain13k"}``) replaces the layout
-entry: a clean folder for synthetic tasks (noise), a paired folder otherwise.
+entry: a clean folder for synthetic tasks (noise), a paired folder otherwise. An override may
+take a slice of the files (``"/data/Rain100H[0:70]"``: pairs 1..70 in natural name order) and a
+synthetic degradation of a clean folder for any task (``"haze@/data/CBSD432"``); see
+``datasets/subset.py``.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from baryir.data.datasets.base import SourceDataset
 from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.subset import split_folder_override, subset_label, take_subset
 from baryir.data.datasets.synthetic import SyntheticSource
 from baryir.data.tasks import TaskInfo
 from baryir.data.transforms import SmallImagePolicy
@@ -58,12 +62,12 @@ def layout_sources(
     folders = dict(folders or {})
     base = train_root(root) if root is not None else None
     sources: list[SourceDataset] = []
-    clean_images: dict[Path, list] = {}
+    clean_images: dict[tuple[Path, str], list] = {}
     for task in tasks:
-        if task.name in folders:
-            folder = Path(folders[task.name])
-        elif task.source_name in folders:
-            folder = Path(folders[task.source_name])
+        override = folders.get(task.name, folders.get(task.source_name))
+        degradation, subset = None, None
+        if override is not None:
+            degradation, folder, subset = split_folder_override(str(override))
         elif base is not None:
             names = LAYOUT_FOLDERS[task.source_name]
             found = find_dir(base, names)
@@ -74,15 +78,17 @@ def layout_sources(
             folder = found
         else:
             raise ValueError(f"task {task.name} needs a data root or a folder override")
-        if task.paired:
-            sources.append(
-                PairedSource.from_folder(folder, task=task, patch_size=patch_size, small=small)
-            )
-        elif folder in clean_images:
+        if task.paired and degradation is None:
+            source = PairedSource.from_folder(folder, task=task, patch_size=patch_size, small=small)
+            sources.append(take_subset(source, subset, str(override)) if subset else source)
+            continue
+        spec = degradation or task.synthetic
+        key = (folder, subset_label(subset) if subset else "")
+        if key in clean_images:
             sources.append(
                 SyntheticSource(
-                    clean_images[folder],
-                    task.synthetic,
+                    clean_images[key],
+                    spec,
                     degradation_id=task.fine_id,
                     source_id=task.source,
                     patch_size=patch_size,
@@ -91,15 +97,12 @@ def layout_sources(
                     task=task.name,
                 )
             )
-        else:
-            source = SyntheticSource.from_folder(
-                folder,
-                task.synthetic,
-                task=task,
-                patch_size=patch_size,
-                small=small,
-                label=task.name,
-            )
-            clean_images[folder] = source.images
-            sources.append(source)
+            continue
+        source = SyntheticSource.from_folder(
+            folder, spec, task=task, patch_size=patch_size, small=small, label=task.name
+        )
+        if subset is not None:
+            take_subset(source, subset, str(override))
+        clean_images[key] = source.images
+        sources.append(source)
     return sources

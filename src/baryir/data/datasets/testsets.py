@@ -7,6 +7,8 @@ Spec strings accepted by ``build_test_set``:
 - ``"Rain100H"``, ``"SOTS-outdoor"``, ...: a paired set (input/target folders).
 - ``"/some/folder"``: a paired folder (input/target, rainy/gt, low/high, blur/sharp, ...).
 - ``"noise:25@/some/folder"``: a clean folder plus a synthetic degradation.
+- ``"Rain100H[70:100]"``, ``"CBSD68[0:10]:25"``: a slice of the files in natural name order
+  (``datasets/subset.py``); the label gets the slice appended (``"Rain100H[70:100]"``).
 
 Names are searched, case-insensitively, under ``root`` in the shared-data layout
 (``CBSD68/``, ``Rain100H/{input,target}``) and the paper layout (``test/denoise/bsd68``,
@@ -23,6 +25,7 @@ from pathlib import Path
 
 from baryir.data.datasets.base import SourceDataset
 from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.subset import split_subset, subset_label, take_subset
 from baryir.data.datasets.synthetic import SyntheticSource
 from baryir.data.tasks import TASKS
 
@@ -130,7 +133,9 @@ def find_test_folder(info: TestSetInfo, root: str | Path) -> Path:
 
 def _label(name: str, spec: str) -> str:
     head, _, arg = spec.partition(":")
-    return f"{name} s{float(arg):g}" if head == "noise" and arg else f"{name} {spec}"
+    if head == "noise" and arg.replace(".", "", 1).isdigit():
+        return f"{name} s{float(arg):g}"
+    return f"{name} {spec}"
 
 
 def build_test_set(
@@ -151,7 +156,7 @@ def build_test_set(
 
     The returned dataset has a ``label`` attribute (``"CBSD68 s25"``, ``"Rain100H"``).
     """
-    spec = name_or_spec.strip()
+    spec, subset = split_subset(name_or_spec.strip())
     if "@" in spec:
         degradation, _, folder = spec.partition("@")
         dataset: SourceDataset = SyntheticSource.from_folder(
@@ -197,6 +202,9 @@ def build_test_set(
                 seed=seed,
                 label=_label(info.name, degradation),
             )
+    if subset is not None:
+        take_subset(dataset, subset, where=name_or_spec)
+        dataset.label = f"{dataset.label}{subset_label(subset)}"
     if max_images is not None:
         _truncate(dataset, max_images)
     return dataset

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 __all__ = ["TransposedAttention"]
+
+EPS = 1e-12
+"""Lower bound of the q and k norms (``F.normalize``'s default)."""
 
 
 class TransposedAttention(nn.Module):
@@ -19,6 +21,11 @@ class TransposedAttention(nn.Module):
     Args:
         channels: number of channels ``C`` (divisible by ``num_heads``).
         num_heads: number of heads ``h``.
+
+    The forward runs channels-last (the output is a channels-last ``(B, C, H, W)`` tensor),
+    takes the norms of q and k instead of normalising them and folds ``project_out`` into the
+    attention map (a ``(C, C)`` matrix per sample); the results equal the formula above up to
+    float32 rounding (``benchmarks/reference_layers.py`` keeps the plain version).
 
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``
@@ -40,10 +47,21 @@ class TransposedAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
-        q, k, v = self.qkv_dwconv(self.qkv(x)).chunk(3, dim=1)
-        q = F.normalize(q.reshape(b, self.num_heads, c // self.num_heads, h * w), dim=-1)
-        k = F.normalize(k.reshape(b, self.num_heads, c // self.num_heads, h * w), dim=-1)
-        v = v.reshape(b, self.num_heads, c // self.num_heads, h * w)
-        attn = (q @ k.transpose(-2, -1)) * self.temperature
-        out = attn.softmax(dim=-1) @ v
-        return self.project_out(out.reshape(b, c, h, w))
+        heads, width = self.num_heads, c // self.num_heads
+        qkv = self.qkv_dwconv(self.qkv(x.contiguous(memory_format=torch.channels_last)))
+        # channels-last: (B, HW, 3C) is a view, so q, k, v are strided views (no copies)
+        q, k, v = qkv.permute(0, 2, 3, 1).reshape(b, h * w, 3 * c).split(c, dim=-1)
+        # F.normalize(q) @ F.normalize(k)^T == (q @ k^T) / (|q| |k|^T): the norms scale the
+        # small (C/h, C/h) map instead of writing normalised copies of q and k
+        q_norm = torch.linalg.vector_norm(q, dim=1).clamp_min(EPS).view(b, heads, width, 1)
+        k_norm = torch.linalg.vector_norm(k, dim=1).clamp_min(EPS).view(b, heads, 1, width)
+        gram = q.unflatten(-1, (heads, width)).permute(0, 2, 3, 1) @ k.unflatten(
+            -1, (heads, width)
+        ).transpose(1, 2)
+        attn = (gram / (q_norm * k_norm) * self.temperature).softmax(dim=-1)
+        # project_out(attn @ v) == v @ (W diag(attn_1..attn_h))^T: fold the 1x1 projection into
+        # one (C, C) matrix per sample and apply it in a single product
+        weight = self.project_out.weight.view(c, heads, width).transpose(0, 1)
+        mix = (weight @ attn).permute(0, 2, 1, 3).reshape(b, c, c)
+        out = v @ mix.transpose(1, 2)
+        return out.view(b, h, w, c).permute(0, 3, 1, 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -18,6 +19,9 @@ class GatedFeedForward(nn.Module):
         channels: number of channels ``C``.
         expansion_factor: hidden width factor (2.66 in Restormer).
 
+    The forward runs channels-last and computes the two halves with separate convolutions
+    (the same weights, sliced), which equals the formula above exactly.
+
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``
     """
@@ -32,5 +36,13 @@ class GatedFeedForward(nn.Module):
         self.project_out = nn.Conv2d(hidden, channels, kernel_size=1, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        x1, x2 = self.dwconv(self.project_in(x)).chunk(2, dim=1)
-        return self.project_out(F.gelu(x1) * x2)
+        x = x.contiguous(memory_format=torch.channels_last)
+        hidden = self.project_out.in_channels
+        w_in, w_dw = self.project_in.weight, self.dwconv.weight
+        # the two halves as separate convolutions: contiguous channels-last outputs, so the gate
+        # runs on contiguous memory (chunking one channels-last tensor gives strided halves)
+        gate = F.conv2d(F.conv2d(x, w_in[:hidden]), w_dw[:hidden], padding=1, groups=hidden)
+        value = F.conv2d(F.conv2d(x, w_in[hidden:]), w_dw[hidden:], padding=1, groups=hidden)
+        gated = F.gelu(gate)
+        gated = gated * value if torch.is_grad_enabled() else gated.mul_(value)
+        return self.project_out(gated)

@@ -12,7 +12,9 @@ __all__ = ["ChannelLayerNorm"]
 class ChannelLayerNorm(nn.Module):
     """Normalise each pixel's channel vector: ``(x - mean) / sqrt(var + eps) * weight + bias``.
 
-    The variance is the biased one, over the channels only.
+    The variance is the biased one, over the channels only. On a channels-last tensor the
+    per-pixel channel vectors are contiguous, so this is one ``F.layer_norm`` pass with no copy;
+    the output is channels-last whatever the input's layout (the layout the blocks run in).
 
     Args:
         channels: number of channels ``C``.

@@ -1,0 +1,81 @@
+"""Inference latency and peak memory of ``baryir.inference.restore`` per preset and image size.
+
+Untiled (one full-image pass) and tiled (``--tile`` pixels, 32 overlap). Random weights (the
+speed does not depend on them). One JSON line per (preset, size, tiling).
+
+    python benchmarks/bench_inference.py                                  # the `make bench` set
+    python benchmarks/bench_inference.py --models baryir --sizes 256 512 --repeats 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import PeakMemory, emit, median_time, set_threads  # noqa: E402
+
+from baryir.inference import restore  # noqa: E402
+from baryir.models import create_model  # noqa: E402
+
+TINY = ["baryir-tiny", "restormer-tiny", "promptir-tiny", "baryir-promptir-tiny"]
+
+
+def bench(
+    model_name: str,
+    sizes: list[int],
+    tile: int,
+    repeats: int,
+    big_repeats: int,
+    device: str = "cpu",
+) -> None:
+    torch.manual_seed(0)
+    model = create_model(model_name).to(device).eval()
+    cuda = device.startswith("cuda")
+    for size in sizes:
+        image = torch.rand(3, size, size, generator=torch.Generator().manual_seed(size))
+        image = image.to(device)
+        reps = repeats if size <= 256 else big_repeats
+        for tiled in (False, True):
+            if tiled and tile >= size:
+                continue
+            run = functools.partial(restore, model, image, tile=tile if tiled else None)
+            with PeakMemory(cuda) as memory:
+                run()  # warm-up, also the peak-memory measurement
+            median, times = median_time(run, repeats=reps, warmup=0, sync=cuda)
+            emit(
+                "inference",
+                device=device,
+                model=model_name,
+                size=size,
+                tile=tile if tiled else None,
+                latency_s=round(median, 4),
+                megapixels_per_s=round(size * size / 1e6 / median, 4),
+                peak_mem_mb=round(memory.peak_mb, 1),
+                times_s=[round(t, 4) for t in times],
+            )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=TINY)
+    parser.add_argument("--sizes", nargs="+", type=int, default=[256, 512, 1024])
+    parser.add_argument("--full-sizes", nargs="*", type=int, default=[256, 512])
+    parser.add_argument("--tile", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs at sizes <= 256")
+    parser.add_argument("--big-repeats", type=int, default=1, help="timed runs above 256")
+    parser.add_argument("--threads", default="auto")
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    for name in args.models:
+        bench(name, args.sizes, args.tile, args.repeats, args.big_repeats)
+    if args.full_sizes:
+        bench("baryir", args.full_sizes, args.tile, 1, 1)
+
+
+if __name__ == "__main__":
+    main()

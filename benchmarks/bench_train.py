@@ -1,0 +1,202 @@
+"""Training-step time of ``RestorationTask`` per model preset and WB solver.
+
+The real ``training_step`` runs inside a Lightning ``Trainer`` (``max_steps = warmup + repeats``)
+on a fixed in-memory batch; a callback times each step (``on_train_batch_start`` to
+``on_train_batch_end``, with a CUDA sync on GPUs). Prints one JSON line per configuration with
+the median step time, samples/s and, per preset, the ratio of each solver to ``none`` measured
+in the same process.
+
+    python benchmarks/bench_train.py                       # the CPU set used by `make bench`
+    python benchmarks/bench_train.py --models baryir --batch 3 --patch 128 --repeats 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch import Callback, Trainer, seed_everything
+from torch.utils.data import DataLoader, Dataset
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import emit, set_threads  # noqa: E402
+
+from baryir.tasks.restoration import RestorationTask  # noqa: E402
+
+SOLVERS = ("none", "sinkhorn", "potentials")
+
+
+class FixedBatches(Dataset):
+    """``length`` samples cycling over ``sources`` degradation sources, fixed random content.
+
+    Args:
+        length: number of samples.
+        patch: image side.
+        num_sources: sources K (sample ``i`` belongs to source ``i % K``).
+        seed: content seed.
+    """
+
+    def __init__(self, length: int, patch: int, num_sources: int = 3, seed: int = 0) -> None:
+        generator = torch.Generator().manual_seed(seed)
+        self.target = torch.rand(length, 3, patch, patch, generator=generator)
+        noise = 0.1 * torch.randn(length, 3, patch, patch, generator=generator)
+        self.input = (self.target + noise).clamp(0, 1)
+        self.num_sources = num_sources
+
+    def __len__(self) -> int:
+        return self.input.shape[0]
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        source = index % self.num_sources
+        return {
+            "input": self.input[index],
+            "target": self.target[index],
+            "degradation": source,
+            "source": source,
+            "name": f"sample{index}",
+        }
+
+
+class StepTimer(Callback):
+    """Wall time of every training step (CUDA-synchronised on GPUs) and the logged losses."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.losses: list[float] = []
+        self._start = 0.0
+
+    def _sync(self, pl_module: Any) -> None:
+        if pl_module.device.type == "cuda":
+            torch.cuda.synchronize(pl_module.device)
+
+    def on_train_batch_start(self, trainer: Any, pl_module: Any, batch: Any, idx: int) -> None:
+        self._sync(pl_module)
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(
+        self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, idx: int
+    ) -> None:
+        self._sync(pl_module)
+        self.times.append(time.perf_counter() - self._start)
+        loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+        if isinstance(loss, torch.Tensor):
+            self.losses.append(float(loss))
+
+
+def make_task(
+    model: str, solver: str, patch: int, model_args: dict[str, Any] | None = None
+) -> RestorationTask:
+    """The task with the paper's defaults; ``potentials`` uses the released pooling."""
+    return RestorationTask(
+        model=model,
+        model_args=model_args,
+        wb_solver=solver,  # type: ignore[arg-type]
+        num_sources=3,
+        potentials_pooling="released" if patch % 8 == 0 and patch >= 16 else "adaptive",
+        potentials_patch_size=patch,
+        sinkhorn_backend="auto",
+    )
+
+
+def run_steps(
+    task: RestorationTask,
+    batch: int,
+    patch: int,
+    steps: int,
+    accelerator: str = "cpu",
+    precision: str = "32-true",
+    num_batches: int = 8,
+) -> StepTimer:
+    """Fit ``task`` for ``steps`` steps on fixed batches; returns the timing callback."""
+    timer = StepTimer()
+    loader = DataLoader(FixedBatches(batch * num_batches, patch), batch_size=batch, shuffle=False)
+    trainer = Trainer(
+        accelerator=accelerator,
+        devices=1,
+        precision=precision,  # type: ignore[arg-type]
+        max_steps=steps,
+        max_epochs=-1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        callbacks=[timer],
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(task, train_dataloaders=loader)
+    return timer
+
+
+def bench_model(
+    model: str,
+    solvers: tuple[str, ...],
+    batch: int,
+    patch: int,
+    warmup: int,
+    repeats: int,
+    model_args: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """One JSON line per solver; ratios to ``none`` from the same process."""
+    rows = []
+    for solver in solvers:
+        seed_everything(0, verbose=False)
+        task = make_task(model, solver, patch, model_args)
+        timer = run_steps(task, batch, patch, warmup + repeats)
+        times = timer.times[warmup:]
+        median = statistics.median(times)
+        rows.append(
+            {
+                "model": model,
+                "solver": task.wb_solver,
+                "batch": batch,
+                "patch": patch,
+                "step_s": round(median, 4),
+                "samples_per_s": round(batch / median, 3),
+                "times_s": [round(t, 4) for t in times],
+            }
+        )
+    base = next((r["step_s"] for r in rows if r["solver"] == "none"), None)
+    for row in rows:
+        if base:
+            row["ratio_to_none"] = round(row["step_s"] / base, 3)
+        emit("train_step", device="cpu", **row)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--models", nargs="+", default=["baryir-tiny", "restormer-tiny", "promptir-tiny"]
+    )
+    parser.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=SOLVERS)
+    parser.add_argument("--batch", type=int, default=3)
+    parser.add_argument("--patch", type=int, default=64)
+    parser.add_argument("--warmup", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--full", action="store_true", help="also full `baryir` at batch 1 patch 64 (all solvers)"
+    )
+    parser.add_argument("--threads", default="auto", help="torch threads (auto: see common.py)")
+    args = parser.parse_args(argv)
+    set_threads(args.threads)
+    logging.getLogger("lightning").setLevel(logging.ERROR)
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    for model in args.models:
+        solvers = tuple(args.solvers) if model.startswith("baryir") else ("none",)
+        bench_model(model, solvers, args.batch, args.patch, args.warmup, args.repeats)
+    if args.full:
+        bench_model("baryir", tuple(args.solvers), 1, 64, 1, 2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Shared helpers of the benchmarks: machine description, timing, one JSON line per result."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+__all__ = [
+    "PeakMemory",
+    "cpu_model",
+    "emit",
+    "machine",
+    "median_time",
+    "peak_rss_mb",
+    "set_threads",
+]
+
+
+def cpu_model() -> str:
+    """The CPU's model name (``/proc/cpuinfo``), or the platform's processor string."""
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers were measured on: CPU, cores, torch, threads, load average, GPU."""
+    info: dict[str, Any] = {
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "loadavg": [round(v, 2) for v in os.getloadavg()],
+        "python": platform.python_version(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name()
+    return info
+
+
+def median_time(
+    fn: Callable[[], Any], repeats: int = 3, warmup: int = 1, sync: bool = False
+) -> tuple[float, list[float]]:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        if sync:
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        fn()
+        if sync:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB (``ru_maxrss``)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def emit(bench: str, **fields: Any) -> dict[str, Any]:
+    """Print one JSON line ``{"bench": ..., fields..., "machine": ...}`` and return it."""
+    record = {"bench": bench, **fields, "machine": machine()}
+    print(json.dumps(record), flush=True)
+    sys.stdout.flush()
+    return record
+
+
+def set_threads(threads: str | int | None) -> int:
+    """Set torch's intra-op threads: an int, or ``"auto"``/None.
+
+    ``"auto"`` keeps every core when the machine is idle and uses 1 thread when the 1-minute
+    load average is at least the core count: on an oversubscribed machine OpenMP's barriers
+    make 2 threads several times slower than 1 (measured 8x on the shared 2-core box).
+    ``BENCH_THREADS`` in the environment overrides the default.
+    """
+    threads = os.environ.get("BENCH_THREADS", threads) if threads in (None, "auto") else threads
+    if threads in (None, "auto"):
+        cores = os.cpu_count() or 1
+        threads = 1 if os.getloadavg()[0] >= cores else cores
+    torch.set_num_threads(int(threads))
+    return int(threads)
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as handle:
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+class PeakMemory:
+    """Peak memory of a ``with`` block: resident set on the CPU (sampled every 2 ms by a thread,
+    minus the resident set at entry), ``torch.cuda.max_memory_allocated`` on a GPU.
+
+    Attributes:
+        peak_mb: peak extra memory in MiB after the block.
+    """
+
+    def __init__(self, cuda: bool = False) -> None:
+        self.cuda = cuda
+        self.peak_mb = 0.0
+
+    def __enter__(self) -> PeakMemory:
+        if self.cuda:
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            self._base = torch.cuda.memory_allocated()
+            return self
+        import threading
+
+        self._base = _rss_bytes()
+        self._peak = self._base
+        self._stop = threading.Event()
+
+        def sample() -> None:
+            while not self._stop.wait(0.002):
+                self._peak = max(self._peak, _rss_bytes())
+
+        self._thread = threading.Thread(target=sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.cuda:
+            torch.cuda.synchronize()
+            self.peak_mb = (torch.cuda.max_memory_allocated() - self._base) / 2**20
+            return
+        self._stop.set()
+        self._thread.join()
+        self._peak = max(self._peak, _rss_bytes())
+        self.peak_mb = (self._peak - self._base) / 2**20

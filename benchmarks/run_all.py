@@ -1,0 +1,94 @@
+"""Run every CPU benchmark (``make bench``) and collect the JSON lines.
+
+Profiles (sizes chosen for about 10 minutes on an idle 2-core CPU):
+
+- default: layers old/new at 256 and 512 plus the per-optimisation ablation at 128; training
+  steps of the tiny presets (batch 3, patch 64, every WB solver for BaryIR) and of the full
+  ``baryir`` at batch 1, patch 64; inference of the tiny presets at 256/512/1024 and of the full
+  ``baryir`` at 256/512, untiled and tiled; the Sinkhorn term; the data loader.
+- ``--quick``: smaller sizes, for a check that everything runs (about 3 minutes).
+- ``--paper``: adds the training step at the paper's configuration (full ``baryir``, batch 3,
+  patch 128, every solver): the WB overhead target (slow: about 25 s a step on 2 cores).
+
+Results go to stdout and to ``benchmarks/results/<date>-cpu.jsonl`` (``--out`` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def plan(quick: bool, paper: bool) -> list[list[str]]:
+    if quick:
+        runs = [
+            ["bench_layers.py", "--sizes", "128", "--repeats", "1", "--ablation-size", "0"],
+            ["bench_train.py", "--models", "baryir-tiny", "restormer-tiny", "--repeats", "2"],
+            ["bench_inference.py", "--sizes", "128", "256", "--tile", "128", "--full-sizes"],
+            ["bench_sinkhorn.py", "--points", "256", "768", "--dims", "384"],
+            ["bench_data.py", "--batches", "10"],
+        ]
+    else:
+        runs = [
+            ["bench_layers.py", "--sizes", "256", "512"],
+            [
+                "bench_train.py",
+                "--models",
+                "baryir-tiny",
+                "restormer-tiny",
+                "promptir-tiny",
+                "baryir-promptir-tiny",
+                "--full",
+            ],
+            ["bench_inference.py"],
+            ["bench_sinkhorn.py"],
+            ["bench_data.py"],
+        ]
+    if paper:
+        runs.append(
+            ["bench_train.py", "--models", "baryir", "--batch", "3", "--patch", "128"]
+            + ["--warmup", "1", "--repeats", "1"]
+        )
+    return runs
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--paper", action="store_true")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    out = args.out or HERE / "results" / f"{datetime.date.today().isoformat()}-cpu.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    failed = 0
+    start = time.perf_counter()
+    with out.open("a") as sink:
+        for script, *extra in plan(args.quick, args.paper):
+            began = time.perf_counter()
+            proc = subprocess.run(
+                [sys.executable, str(HERE / script), *extra],
+                capture_output=True,
+                text=True,
+            )
+            lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+            for line in lines:
+                print(line, flush=True)
+                sink.write(line + "\n")
+            sink.flush()
+            status = "ok" if proc.returncode == 0 else f"failed ({proc.returncode})"
+            print(f"# {script} {status} in {time.perf_counter() - began:.0f} s", flush=True)
+            if proc.returncode:
+                failed += 1
+                print(proc.stderr[-3000:], file=sys.stderr)
+    print(f"# all benchmarks: {time.perf_counter() - start:.0f} s, results in {out}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""The one evaluation loop of the library: restore every image of some test sets and score it.
+
+:func:`evaluate` is what ``baryir suite``, ``baryir compare`` and the Python API
+(``baryir.evaluate``) run; no Lightning ``Trainer`` is involved. Scores follow the same
+:class:`~baryir.metrics.EvalProtocol` as ``baryir test`` (per-image PSNR/SSIM averaged over the
+set, images centre-cropped to a multiple of 8 by default), for the restored output and for the
+degraded input.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.utils.data import Dataset
+
+from baryir.inference import restore
+from baryir.metrics import EvalProtocol, crop_to_multiple, restoration_metrics
+
+__all__ = ["ImageCallback", "default_data_root", "evaluate", "load_network", "resolve_datasets"]
+
+log = logging.getLogger(__name__)
+
+ImageCallback = Callable[[str, dict[str, Any], Tensor], None]
+"""``(set label, item with cropped "input"/"target" (3, H, W), restored (3, H, W))``."""
+
+
+def default_data_root() -> Path | None:
+    """``$BARYIR_SHARED_DATA``, else ``shared/data`` beside the working directory's repo, if any."""
+    env = os.environ.get("BARYIR_SHARED_DATA")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), *Path.cwd().parents):
+        candidate = base.parent / "shared" / "data"
+        if (base / "pyproject.toml").is_file() and candidate.is_dir():
+            return candidate
+    return None
+
+
+def load_network(model: nn.Module | str | Path, name: str | None = None) -> nn.Module:
+    """``model`` itself, or the network stored in a checkpoint/weights file at that path."""
+    if isinstance(model, nn.Module):
+        return model
+    from baryir.commands.loading import load_model
+
+    return load_model(model, name)[0]
+
+
+def resolve_datasets(
+    datasets: str | Dataset | Sequence[str | Dataset],
+    root: str | Path | None = None,
+    seed: int = 0,
+    max_images: int | None = None,
+) -> list[Dataset]:
+    """Turn names/specs (``"CBSD68:25"``, ``"Rain100H"``, a folder) and datasets into datasets.
+
+    Specs go through :func:`baryir.data.datasets.testsets.build_test_set` with ``root``
+    (default :func:`default_data_root`) and ``seed``; datasets are used as they are.
+    """
+    from baryir.data.datasets.testsets import build_test_set
+
+    items = [datasets] if isinstance(datasets, str | Dataset) else list(datasets)
+    root = root if root is not None else default_data_root()
+    return [
+        build_test_set(item, root=root, seed=seed, max_images=max_images)
+        if isinstance(item, str)
+        else item
+        for item in items
+    ]
+
+
+def _label(dataset: Dataset, index: int, taken: set[str]) -> str:
+    label = str(getattr(dataset, "label", None) or f"set{index}")
+    unique, count = label, 2
+    while unique in taken:
+        unique, count = f"{label} #{count}", count + 1
+    taken.add(unique)
+    return unique
+
+
+def evaluate(
+    model: nn.Module | str | Path,
+    datasets: str | Dataset | Sequence[str | Dataset],
+    protocol: EvalProtocol | None = None,
+    max_images: int | None = None,
+    root: str | Path | None = None,
+    seed: int = 0,
+    tile: int | None = None,
+    tile_overlap: int = 32,
+    device: torch.device | str | None = None,
+    on_image: ImageCallback | None = None,
+) -> dict[str, dict[str, float]]:
+    """Restore and score every image of ``datasets``; one row per set.
+
+    Args:
+        model: a network, or a path to a checkpoint/exported weights that names its network.
+        datasets: a test set spec/name (``"CBSD68:25"``, ``"Rain100H"``, a paired folder), a
+            dataset whose items hold ``"input"``, ``"target"`` ``(3, H, W)`` and ``"name"``, or a
+            list of them. Rows are labelled by the dataset's ``label`` attribute.
+        protocol: scoring protocol (default: the paper's, :class:`EvalProtocol`).
+        max_images: score only the first ``max_images`` items of each set.
+        root: where named sets are searched (default :func:`default_data_root`).
+        seed: seed of the synthetic degradations of named clean sets.
+        tile, tile_overlap: tiled inference (see :func:`baryir.inference.restore`).
+        device: where the model runs (default: where it is).
+        on_image: called after each image (e.g. to keep examples for a picture).
+
+    Returns:
+        ``{label: {"psnr", "ssim", "input_psnr", "input_ssim", "images"}}`` (dB, SSIM in [0, 1]).
+
+    Example:
+        >>> model = create_model("baryir-tiny")
+        >>> rows = evaluate(model, ["CBSD68:25"], max_images=2)  # doctest: +SKIP
+        >>> rows["CBSD68 s25"]["psnr"]  # doctest: +SKIP
+    """
+    protocol = protocol or EvalProtocol()
+    network = load_network(model)
+    if device is not None:
+        network.to(device)
+    results: dict[str, dict[str, float]] = {}
+    taken: set[str] = set()
+    for index, dataset in enumerate(resolve_datasets(datasets, root, seed)):
+        label = _label(dataset, index, taken)
+        restored_metrics, degraded_metrics = (
+            restoration_metrics(protocol),
+            restoration_metrics(protocol),
+        )
+        count = len(dataset) if max_images is None else min(len(dataset), max_images)
+        if count == 0:
+            raise ValueError(f"evaluate: test set {label!r} holds no images")
+        for item_index in range(count):
+            item = dict(dataset[item_index])
+            degraded, target = item["input"], item["target"]
+            if protocol.size_policy == "crop":
+                degraded = crop_to_multiple(degraded, protocol.multiple)
+                target = crop_to_multiple(target, protocol.multiple)
+            restored = restore(network, degraded, tile=tile, tile_overlap=tile_overlap)
+            restored_metrics.update(restored[None], target[None])
+            degraded_metrics.update(degraded[None], target[None])
+            if on_image is not None:
+                on_image(label, {**item, "input": degraded, "target": target}, restored)
+        scores, inputs = restored_metrics.compute(), degraded_metrics.compute()
+        results[label] = {
+            "psnr": float(scores["psnr"]),
+            "ssim": float(scores["ssim"]),
+            "input_psnr": float(inputs["psnr"]),
+            "input_ssim": float(inputs["ssim"]),
+            "images": float(count),
+        }
+        log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)
+    return results

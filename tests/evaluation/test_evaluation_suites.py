@@ -1,0 +1,76 @@
+"""Suite files: parsing, row labels that carry the parameters, and seeded (repeatable) inputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from baryir.evaluation.suites import load_suite, parse_suite
+
+SUITES = Path(__file__).resolve().parents[2] / "configs" / "suites"
+
+
+def test_ood_suite_parses_with_parameter_labels() -> None:
+    suite = load_suite(SUITES / "ood.yaml")
+    labels = [s.label for s in suite.sets]
+    assert suite.name == "ood" and suite.seed == 0
+    for expected in ("CBSD68 noise:75", "Kodak24 jpeg:10", "McMaster defocus:2+noise:15+jpeg:30"):
+        assert expected in labels
+    assert len(labels) == len(set(labels)) == 3 * 14
+    assert "real/noisy-RNI15" in suite.real
+    assert all(s.spec.split(":", 1)[0] in ("CBSD68", "Kodak24", "McMaster") for s in suite.sets)
+
+
+def test_standard_suite_marks_smoke_sets() -> None:
+    suite = load_suite(SUITES / "standard.yaml")
+    labels = [s.label for s in suite.sets]
+    assert labels[:4] == ["CBSD68 noise:15", "CBSD68 noise:25", "CBSD68 noise:50", "Rain100H"]
+    assert any(label.startswith("SOTS-outdoor [smoke") for label in labels)
+    assert any(label.startswith("Rain100L [smoke") for label in labels)
+
+
+def test_bare_sigma_is_labelled_as_noise_and_folder_specs_by_folder() -> None:
+    suite = parse_suite(
+        {"clean_sets": ["Kodak24"], "degradations": [25], "sets": ["jpeg:20@/x/photos"]}
+    )
+    assert [s.label for s in suite.sets] == ["Kodak24 noise:25", "photos jpeg:20"]
+    assert suite.sets[0].spec == "Kodak24:25"
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"clean_sets": ["CBSD68"]}, "go together"),
+        ({"clean_sets": ["CBSD68"], "degradations": ["blurry"]}, "unknown degradation"),
+        ({"sets": ["Rain100H"], "colour": 1}, "unknown keys"),
+        ({"sets": ["Rain100H", "Rain100H"]}, "duplicate rows"),
+        ({"sets": ["Rain100H"], "protocol": {"chanel": "y"}}, "EvalProtocol"),
+        ({}, "no sets"),
+    ],
+)
+def test_bad_suites_fail_with_one_clear_error(config: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_suite(config, where="s.yaml")
+
+
+def test_missing_suite_file() -> None:
+    with pytest.raises(FileNotFoundError, match="suite file not found"):
+        load_suite("/nonexistent/suite.yaml")
+
+
+def test_ood_inputs_identical_across_two_runs(shared_data: Path) -> None:
+    suite = load_suite(SUITES / "ood.yaml")
+    kodak = parse_suite(
+        {"seed": suite.seed, "sets": [s.spec for s in suite.sets if s.spec.startswith("Kodak24")]}
+    )
+    first = [d[0]["input"] for d in kodak.build(root=shared_data, max_images=1)]
+    second = [d[0]["input"] for d in kodak.build(root=shared_data, max_images=1)]
+    clean = kodak.build(root=shared_data, max_images=1)[0][0]["target"]
+    for a, b in zip(first, second, strict=True):
+        assert torch.equal(a, b)
+        assert not torch.equal(a, clean)
+    other_seed = parse_suite({"seed": 1, "sets": [kodak.sets[0].spec]}).build(shared_data, 1)
+    assert not torch.equal(other_seed[0][0]["input"], first[0])
+    assert all(suite.real_folders(shared_data))
