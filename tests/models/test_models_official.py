@@ -122,7 +122,9 @@ def test_load_and_convert_file(tmp_path: Path) -> None:
     assert sorted(p.name for p in dst.parent.iterdir()) == ["baryir.json", "baryir.safetensors"]
     # A released file handed straight to create_model is converted on the fly.
     direct = create_model("baryir", weights=path)
-    torch.testing.assert_close(direct.latent_norm.weight, released["LN.body.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(
+        direct.latent_norm.weight, released["LN.body.weight"], rtol=0, atol=0
+    )
 
 
 def test_clear_errors(tmp_path: Path) -> None:

@@ -12,6 +12,8 @@ import functools
 import importlib.util
 import itertools
 import logging
+import subprocess
+import sys
 from typing import Literal, NamedTuple
 
 import torch
@@ -45,21 +47,39 @@ class AlignmentResult(NamedTuple):
     skipped_sources: list[int]
 
 
+# A GeomLoss "online" Sinkhorn forward and backward on CUDA, run in a child process: a broken
+# KeOps install can segfault (seen with pykeops 2.3 on CUDA 13), which must not kill training.
+_KEOPS_PROBE = """
+import torch
+from geomloss import SamplesLoss
+x = torch.randn(64, 8, device="cuda", requires_grad=True)
+y = torch.randn(48, 8, device="cuda")
+SamplesLoss("sinkhorn", p=2, blur=0.05, backend="online")(x, y).backward()
+print("keops-ok" if bool(torch.isfinite(x.grad).all()) else "keops-nan")
+"""
+
+
 @functools.lru_cache(maxsize=1)
 def _keops_works() -> bool:
-    """True when pykeops imports and compiles a tiny formula (checked once per process)."""
+    """True when GeomLoss' KeOps backend runs on CUDA (probed once per process, in a child)."""
     if importlib.util.find_spec("pykeops") is None:
         return False
     try:
-        from pykeops.torch import LazyTensor
-
-        x = LazyTensor(torch.ones(3, 1, 2, device="cuda"))
-        y = LazyTensor(torch.ones(1, 3, 2, device="cuda"))
-        value = ((x - y) ** 2).sum(-1).sum(dim=1)
-        return bool(torch.allclose(value.cpu(), torch.zeros(3, 1)))
-    except Exception as error:  # any failure (no compiler, no CUDA toolkit) means: do not use
-        logger.info("pykeops is installed but does not work on CUDA (%s)", error)
+        probe = subprocess.run(
+            [sys.executable, "-c", _KEOPS_PROBE], capture_output=True, text=True, timeout=900
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        logger.warning("KeOps probe failed (%s): Sinkhorn uses the tensorized backend", error)
         return False
+    if probe.returncode != 0 or "keops-ok" not in probe.stdout:
+        logger.warning(
+            "KeOps does not work on CUDA here (probe exit code %s: %s): Sinkhorn uses the "
+            "tensorized backend",
+            probe.returncode,
+            (probe.stderr.strip().splitlines() or ["no message"])[-1],
+        )
+        return False
+    return True
 
 
 def resolve_backend(backend: Backend, device: torch.device) -> Literal["tensorized", "online"]:
