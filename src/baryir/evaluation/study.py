@@ -1,7 +1,8 @@
 """Equal-budget studies: several training arms, several seeds, paired per-image comparisons.
 
 A study (``configs/study/*.yaml``, run by ``baryir study``) trains every arm (``ARMS``: the WB
-solver ``none``, ``sinkhorn``, ``potentials``, optionally the plain ``restormer-tiny``) with the
+solver ``none``, ``sinkhorn``, ``potentials``, optionally the plain ``restormer-tiny`` and
+the PromptIR-backbone ``baryir-promptir-tiny`` with the Sinkhorn solver) with the
 same ``baryir fit`` config, steps, seeds and batches, evaluates each run on in-distribution and
 out-of-distribution rows, and compares every arm with a reference arm image by image.
 
@@ -68,6 +69,7 @@ ARMS: dict[str, dict[str, Any]] = {
     "sinkhorn": {"wb_solver": "sinkhorn"},
     "potentials": {"wb_solver": "potentials"},
     "restormer-tiny": {"model": "restormer-tiny", "wb_solver": "none"},
+    "baryir-promptir-tiny": {"model": "baryir-promptir-tiny", "wb_solver": "sinkhorn"},
 }
 """Model-section overrides of each arm (everything else is the study's shared fit config)."""
 
