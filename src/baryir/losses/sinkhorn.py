@@ -64,6 +64,7 @@ def _keops_works() -> bool:
     """True when GeomLoss' KeOps backend runs on CUDA (probed once per process, in a child)."""
     if importlib.util.find_spec("pykeops") is None:
         return False
+    logger.info("probing KeOps on CUDA in a child process (its first use compiles kernels)")
     try:
         probe = subprocess.run(
             [sys.executable, "-c", _KEOPS_PROBE], capture_output=True, text=True, timeout=900

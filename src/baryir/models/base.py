@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from torch import Tensor, nn
@@ -14,7 +15,7 @@ __all__ = ["RestorationModel"]
 STRIDE = 8
 
 
-class RestorationModel(nn.Module):
+class RestorationModel(nn.Module, ABC):
     """A network ``(B, C, H, W) -> RestorationOutput`` that works at any ``H, W``.
 
     Subclasses implement :meth:`forward_padded` on inputs whose sides are multiples of 8 and
@@ -35,8 +36,11 @@ class RestorationModel(nn.Module):
             )
         padded, size = pad_to_multiple(x, STRIDE)
         out = self.forward_padded(padded)
-        return out._replace(restored=crop_to(out.restored, size))
+        # A new tuple rather than ``_replace``: torch.compile (dynamo) cannot trace ``_replace``.
+        return RestorationOutput(
+            crop_to(out.restored, size), out.source_latent, out.barycenter, out.residual
+        )
 
+    @abstractmethod
     def forward_padded(self, x: Tensor) -> RestorationOutput:
         """Run the network on ``x`` ``(B, C, H, W)`` with ``H, W`` multiples of 8."""
-        raise NotImplementedError
