@@ -13,6 +13,7 @@ Randomness convention (all degradations):
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 
 import torch
 from torch import Tensor
@@ -68,7 +69,7 @@ def uniform(
     return lo + (hi - lo) * rand((batch,), generator, like)
 
 
-class Degradation:
+class Degradation(ABC):
     """Base class: a picklable, seeded callable on images in [0, 1].
 
     Subclasses set ``name`` and implement :meth:`sample_params` (per-image parameters, each a
@@ -85,6 +86,7 @@ class Degradation:
         """Draw the per-image parameters: each value has shape ``(B,)``."""
         return {}
 
+    @abstractmethod
     def apply(
         self, image: Tensor, params: dict[str, Tensor], generator: torch.Generator | None
     ) -> Tensor:
@@ -93,7 +95,6 @@ class Degradation:
         The output is in [0, 1] (each implementation clamps) unless a documented option such as
         ``GaussianNoise(clip=False)`` asks otherwise. Computed in float32 (or float64).
         """
-        raise NotImplementedError
 
     def params(self) -> dict[str, float | int | str]:
         """The configuration, JSON-able."""

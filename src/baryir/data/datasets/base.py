@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any
 
 from torch import Tensor
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 _MAX_RETRIES = 8
 
 
-class SourceDataset(Dataset):
+class SourceDataset(Dataset, ABC):
     """One degradation source.
 
     Items are dicts ``{"input": (3, H, W) float32, "target": (3, H, W) float32,
@@ -42,9 +43,9 @@ class SourceDataset(Dataset):
     task: str | None
     image_count: int
 
+    @abstractmethod
     def load(self, index: int) -> dict[str, Any]:
         """Build item ``index`` (may raise ``ImageReadError``)."""
-        raise NotImplementedError
 
     def __getitem__(self, index: int) -> dict[str, Tensor | int | str]:
         if index < 0:
