@@ -411,35 +411,19 @@ def summarize(
                 raise ValueError(f"row {row!r}: {arm} and {reference} scored different images")
             block = grid.double() - ref_grid.double()
             blocks_by_group.setdefault(group, []).append(block)
-            mean, low, high = paired_difference_ci([block], level, n_boot, seed=index)
+            ci = paired_difference_ci([block], level, n_boot, seed=index)
             differences.append(
                 DifferenceRow(
-                    group,
-                    row,
-                    arm,
-                    reference,
-                    mean,
-                    low,
-                    high,
-                    verdict(low, high),
-                    len(seeds),
-                    len(images),
+                    group, row, arm, reference, *ci, verdict(*ci[1:]), len(seeds), len(images)
                 )
             )
         for group, blocks in blocks_by_group.items():
-            mean, low, high = paired_difference_ci(blocks, level, n_boot, seed=len(rows))
+            ci = paired_difference_ci(blocks, level, n_boot, seed=len(rows))
+            label = f"{GROUPS.get(group, group)} (mean of {len(blocks)} rows)"
+            images_total = sum(b.shape[1] for b in blocks)
             differences.append(
                 DifferenceRow(
-                    group,
-                    f"{GROUPS.get(group, group)} (mean of {len(blocks)} rows)",
-                    arm,
-                    reference,
-                    mean,
-                    low,
-                    high,
-                    verdict(low, high),
-                    len(seeds),
-                    sum(b.shape[1] for b in blocks),
+                    group, label, arm, reference, *ci, verdict(*ci[1:]), len(seeds), images_total
                 )
             )
     return arm_rows, differences
