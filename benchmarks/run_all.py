@@ -1,14 +1,16 @@
 """Run every CPU benchmark (``make bench``) and collect the JSON lines.
 
-Profiles (sizes chosen for about 10 minutes on an idle 2-core CPU):
+Profiles (the default took 527 s on the idle 2-core CPU of docs/performance.md):
 
-- default: layers old/new at 256 and 512 plus the per-optimisation ablation at 128; training
-  steps of the tiny presets (batch 3, patch 64, every WB solver for BaryIR) and of the full
-  ``baryir`` at batch 1, patch 64; inference of the tiny presets at 256/512/1024 and of the full
-  ``baryir`` at 256/512, untiled and tiled; the Sinkhorn term; the data loader.
+- default: layers old/new at 256 and 512 (the full ``baryir``'s 512 x 512 inference, before and
+  after, in one run) plus the per-optimisation ablation at 128; training steps of the tiny
+  presets (batch 3, patch 64, every WB solver for BaryIR) and of the full ``baryir`` at batch 1,
+  patch 64; inference of the tiny presets at 256/512/1024, untiled and tiled, and of the full
+  ``baryir`` at 256; the Sinkhorn term; the data loader.
 - ``--quick``: smaller sizes, for a check that everything runs (about 3 minutes).
-- ``--paper``: adds the training step at the paper's configuration (full ``baryir``, batch 3,
-  patch 128, every solver): the WB overhead target (slow: about 25 s a step on 2 cores).
+- ``--paper``: adds the full ``baryir`` at 512 untiled and tiled through ``restore`` and the
+  training step at the paper's configuration (full ``baryir``, batch 3, patch 128, every
+  solver): the WB overhead target (slow: about 25 s a step on 2 cores).
 
 Results go to stdout and to ``benchmarks/results/<date>-cpu.jsonl`` (``--out`` to change).
 """
@@ -36,7 +38,7 @@ def plan(quick: bool, paper: bool) -> list[list[str]]:
         ]
     else:
         runs = [
-            ["bench_layers.py", "--sizes", "256", "512"],
+            ["bench_layers.py", "--sizes", "256", "512", "--repeats", "2"],
             [
                 "bench_train.py",
                 "--models",
@@ -46,11 +48,12 @@ def plan(quick: bool, paper: bool) -> list[list[str]]:
                 "baryir-promptir-tiny",
                 "--full",
             ],
-            ["bench_inference.py"],
-            ["bench_sinkhorn.py"],
+            ["bench_inference.py", "--full-sizes", "256"],
+            ["bench_sinkhorn.py", "--online-max-s", "1.0"],
             ["bench_data.py"],
         ]
     if paper:
+        runs.append(["bench_inference.py", "--models", "baryir", "--sizes", "512", "--full-sizes"])
         runs.append(
             ["bench_train.py", "--models", "baryir", "--batch", "3", "--patch", "128"]
             + ["--warmup", "1", "--repeats", "1"]

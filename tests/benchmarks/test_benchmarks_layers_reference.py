@@ -33,6 +33,20 @@ def test_full_baryir_matches_reference_layers() -> None:
         assert (a - b).abs().max() < 1e-4
 
 
+@torch.no_grad()
+def test_full_baryir_in_bands_matches_reference_layers(monkeypatch) -> None:
+    """The banded inference path (forced here on a small image: bands of 4 rows at level 1)."""
+    torch.manual_seed(0)
+    model = create_model("baryir").eval()
+    monkeypatch.setattr(TransformerBlock, "band_elements", 48 * 64 * 4)
+    x = torch.rand(1, 3, 40, 64, generator=torch.Generator().manual_seed(3))
+    ours = model(x)
+    with reference_layers():
+        ref = model(x)
+    for a, b in zip(ours, ref, strict=True):
+        assert (a - b).abs().max() < 1e-4
+
+
 def test_gradients_match_reference_layers() -> None:
     torch.manual_seed(0)
     model = create_model("baryir-tiny", dim=8)

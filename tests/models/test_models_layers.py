@@ -85,6 +85,51 @@ def test_gdfn_equals_formula() -> None:
     torch.testing.assert_close(ffn(x), ffn.project_out(gelu * x2), atol=1e-6, rtol=1e-5)
 
 
+def test_gdfn_pads_hidden_width_exactly() -> None:
+    """Hidden 127 (C = 48) runs as 128 channels: the extra channel is exactly zero."""
+    ffn = GatedFeedForward(48, 2.66)
+    assert ffn.project_out.in_channels == 127
+    x = torch.randn(1, 48, 6, 5)
+    y = ffn.dwconv(ffn.project_in(x))
+    expected = ffn.project_out(F.gelu(y[:, :127]) * y[:, 127:])
+    torch.testing.assert_close(ffn(x), expected, atol=1e-5, rtol=1e-5)
+    assert [tuple(p.shape) for p in ffn.parameters()] == [
+        (254, 48, 1, 1),
+        (254, 1, 3, 3),
+        (48, 127, 1, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("band", "rows"),
+    [(slice(3, 10), slice(1, 6)), (slice(0, 4), slice(0, 3)), (slice(8, 12), slice(1, 4))],
+)
+def test_gdfn_row_window_equals_whole_image_rows(band: slice, rows: slice) -> None:
+    """A band with one-row halos gives exactly the rows of the whole image's GDFN."""
+    ffn = GatedFeedForward(8, 2.66)
+    x = torch.randn(2, 8, 12, 7)
+    kept = slice(band.start + rows.start, band.start + rows.stop)
+    torch.testing.assert_close(ffn(x[:, :, band], rows), ffn(x)[:, :, kept], atol=1e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize(("height", "heads"), [(37, 2), (12, 1), (7, 3)])
+def test_banded_inference_equals_whole_image(height: int, heads: int) -> None:
+    """Without autograd a large input runs in bands (attention sums accumulated band by band):
+    same result as the autograd path, which never bands."""
+    block = TransformerBlock(12, heads, 2.66)
+    for p in block.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    block.band_elements = 12 * 20 * 2  # 2-row bands of a 20-pixel-wide input
+    x = torch.randn(2, 12, height, 20)
+    whole = block(x).detach()
+    with torch.no_grad():
+        banded = block(x)
+        direct = block.forward_bands(x.contiguous(memory_format=torch.channels_last), 2)
+    torch.testing.assert_close(banded, whole, atol=1e-5, rtol=1e-5)
+    assert torch.equal(banded, direct)  # the no-grad forward took the banded path
+    assert banded.is_contiguous(memory_format=torch.channels_last)
+
+
 def test_block_is_prenorm_residual() -> None:
     block = TransformerBlock(8, 2, 2.66)
     x = torch.randn(1, 8, 4, 4)

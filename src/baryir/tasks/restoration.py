@@ -69,6 +69,9 @@ class RestorationTask(LightningModule):
         report_dir: where ``test`` writes its tables and pictures (default: next to the checkpoint).
         compare_images: images per test set in the side-by-side comparison PNG.
         compile: compile the network with ``torch.compile`` (in ``configure_model``).
+        compile_backend: ``torch.compile`` backend (``inductor``; ``aot_eager`` traces without
+            generating kernels, to check a model compiles).
+        compile_mode: ``torch.compile`` mode (None, ``reduce-overhead``, ``max-autotune``, ...).
     """
 
     def __init__(
@@ -107,6 +110,8 @@ class RestorationTask(LightningModule):
         report_dir: str | None = None,
         compare_images: int = 3,
         compile: bool = False,
+        compile_backend: str = "inductor",
+        compile_mode: str | None = None,
     ) -> None:
         super().__init__()
         # Evaluation settings stay out of the checkpoint's hyper-parameters: LightningCLI applies
@@ -175,7 +180,7 @@ class RestorationTask(LightningModule):
     def configure_model(self) -> None:
         if self.hparams.compile:
             # In place: the state dict keeps its names (no ``_orig_mod.`` prefix).
-            self.model.compile()
+            self.model.compile(backend=self.hparams.compile_backend, mode=self.hparams.compile_mode)
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)

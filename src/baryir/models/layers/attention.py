@@ -47,21 +47,46 @@ class TransposedAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         b, c, h, w = x.shape
-        heads, width = self.num_heads, c // self.num_heads
+        q, k, v = self.qkv_rows(x)
+        out = v @ self.mixing(*self.statistics(q, k)).transpose(1, 2)
+        return out.view(b, h, w, c).permute(0, 3, 1, 2)
+
+    def qkv_rows(self, x: Tensor, rows: slice = slice(None)) -> tuple[Tensor, Tensor, Tensor]:
+        """q, k and v of ``x`` (B, C, H, W), each ``(B, N, C)`` with ``N`` pixels in row order.
+
+        ``rows`` selects output rows, as in :meth:`GatedFeedForward.forward`: the input is then
+        a band holding them plus a one-row halo wherever the image continues.
+        """
+        b, c = x.shape[:2]
         qkv = self.qkv_dwconv(self.qkv(x.contiguous(memory_format=torch.channels_last)))
-        # channels-last: (B, HW, 3C) is a view, so q, k, v are strided views (no copies)
-        q, k, v = qkv.permute(0, 2, 3, 1).reshape(b, h * w, 3 * c).split(c, dim=-1)
-        # F.normalize(q) @ F.normalize(k)^T == (q @ k^T) / (|q| |k|^T): the norms scale the
-        # small (C/h, C/h) map instead of writing normalised copies of q and k
-        q_norm = torch.linalg.vector_norm(q, dim=1).clamp_min(EPS).view(b, heads, width, 1)
-        k_norm = torch.linalg.vector_norm(k, dim=1).clamp_min(EPS).view(b, heads, 1, width)
+        qkv = qkv[:, :, rows]
+        # channels-last: (B, N, 3C) is a view, so q, k, v are strided views (no copies)
+        return qkv.permute(0, 2, 3, 1).reshape(b, -1, 3 * c).split(c, dim=-1)
+
+    def statistics(self, q: Tensor, k: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Sums over the pixels of ``q`` and ``k`` (B, N, C): sums of bands add up to the image's.
+
+        Returns the per-head ``q^T k`` (B, h, C/h, C/h) and the squared norms of the q and k
+        channels, (B, C) each.
+        """
+        heads, width = self.num_heads, q.shape[-1] // self.num_heads
         gram = q.unflatten(-1, (heads, width)).permute(0, 2, 3, 1) @ k.unflatten(
             -1, (heads, width)
         ).transpose(1, 2)
+        # a squared copy summed over the contiguous pixel axis: far faster than a norm over the
+        # strided q and k views
+        return gram, q.square().sum(dim=1), k.square().sum(dim=1)
+
+    def mixing(self, gram: Tensor, q_squares: Tensor, k_squares: Tensor) -> Tensor:
+        """The ``(B, C, C)`` matrix ``M`` with ``attention output = v @ M^T`` (see the class)."""
+        b, heads, width = gram.shape[0], self.num_heads, gram.shape[-1]
+        c = heads * width
+        # F.normalize(q) @ F.normalize(k)^T == (q @ k^T) / (|q| |k|^T): the norms scale the
+        # small (C/h, C/h) map instead of writing normalised copies of q and k
+        q_norm = q_squares.clamp_min(EPS**2).sqrt().view(b, heads, width, 1)
+        k_norm = k_squares.clamp_min(EPS**2).sqrt().view(b, heads, 1, width)
         attn = (gram / (q_norm * k_norm) * self.temperature).softmax(dim=-1)
         # project_out(attn @ v) == v @ (W diag(attn_1..attn_h))^T: fold the 1x1 projection into
         # one (C, C) matrix per sample and apply it in a single product
         weight = self.project_out.weight.view(c, heads, width).transpose(0, 1)
-        mix = (weight @ attn).permute(0, 2, 1, 3).reshape(b, c, c)
-        out = v @ mix.transpose(1, 2)
-        return out.view(b, h, w, c).permute(0, 3, 1, 2)
+        return (weight @ attn).permute(0, 2, 1, 3).reshape(b, c, c)

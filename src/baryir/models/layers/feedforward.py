@@ -8,6 +8,9 @@ from torch import Tensor, nn
 
 __all__ = ["GatedFeedForward"]
 
+CHANNEL_ALIGNMENT = 16
+"""The hidden width is zero-padded to a multiple of this in the forward (SIMD and GEMM tiles)."""
+
 
 class GatedFeedForward(nn.Module):
     """GDFN: ``conv1x1(gelu(x1) * x2)`` with ``x1, x2 = split(dwconv3x3(conv1x1(x)))``.
@@ -19,8 +22,10 @@ class GatedFeedForward(nn.Module):
         channels: number of channels ``C``.
         expansion_factor: hidden width factor (2.66 in Restormer).
 
-    The forward runs channels-last and computes the two halves with separate convolutions
-    (the same weights, sliced), which equals the formula above exactly.
+    The forward runs channels-last, computes the two halves with separate convolutions (the
+    same weights, sliced) and zero-pads the hidden width to a multiple of 16 (127 -> 128 at
+    ``C = 48``: the padded channels are exactly zero and meet zero output weights), which equals
+    the formula above exactly; the parameters keep the released shapes.
 
     Shape:
         ``(B, C, H, W) -> (B, C, H, W)``
@@ -35,14 +40,28 @@ class GatedFeedForward(nn.Module):
         )
         self.project_out = nn.Conv2d(hidden, channels, kernel_size=1, bias=False)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, rows: slice = slice(None)) -> Tensor:
+        """GDFN of ``x`` (B, C, H, W); ``rows`` selects the output rows to compute.
+
+        With ``rows`` the input is a horizontal band holding those rows plus, where the image
+        continues, one neighbouring row on each side (the 3x3 convolution's halo): the result
+        equals the rows of the GDFN of the whole image. Returns ``(B, C, len(rows), W)``,
+        channels-last.
+        """
         x = x.contiguous(memory_format=torch.channels_last)
         hidden = self.project_out.in_channels
+        extra = -hidden % CHANNEL_ALIGNMENT
         w_in, w_dw = self.project_in.weight, self.dwconv.weight
         # the two halves as separate convolutions: contiguous channels-last outputs, so the gate
         # runs on contiguous memory (chunking one channels-last tensor gives strided halves)
-        gate = F.conv2d(F.conv2d(x, w_in[:hidden]), w_dw[:hidden], padding=1, groups=hidden)
-        value = F.conv2d(F.conv2d(x, w_in[hidden:]), w_dw[hidden:], padding=1, groups=hidden)
+        halves = []
+        for half in (slice(0, hidden), slice(hidden, 2 * hidden)):
+            weight_in = F.pad(w_in[half], (0, 0, 0, 0, 0, 0, 0, extra))
+            weight_dw = F.pad(w_dw[half], (0, 0, 0, 0, 0, 0, 0, extra))
+            mixed = F.conv2d(F.conv2d(x, weight_in), weight_dw, padding=1, groups=hidden + extra)
+            halves.append(mixed[:, :, rows])
+        gate, value = halves
         gated = F.gelu(gate)
         gated = gated * value if torch.is_grad_enabled() else gated.mul_(value)
-        return self.project_out(gated)
+        weight_out = F.pad(self.project_out.weight, (0, 0, 0, 0, 0, extra))
+        return F.conv2d(gated, weight_out)
