@@ -33,9 +33,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
+
+from baryir.io.yaml_file import read_yaml_mapping
 
 __all__ = [
     "ARMS",
@@ -147,15 +148,7 @@ def _validated(config: StudyConfig) -> StudyConfig:
 def load_study_config(path: str | Path) -> StudyConfig:
     """Read and check a study YAML file; unknown keys are errors naming the file."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"study config not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML ({error})") from None
-    if not isinstance(raw, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
-    raw.setdefault("name", path.stem)
+    raw = read_yaml_mapping(path, "study config")
     names = {f.name for f in fields(StudyConfig)}
     unknown = sorted(set(raw) - names)
     if unknown:

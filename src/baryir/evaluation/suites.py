@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
 from torch.utils.data import Dataset
 
+from baryir.io.yaml_file import read_yaml_mapping
 from baryir.metrics import EvalProtocol
 
 __all__ = ["Suite", "SuiteSet", "load_suite", "parse_suite"]
@@ -199,13 +199,4 @@ def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
 
 def load_suite(path: str | Path) -> Suite:
     """Read a suite YAML file (see the module docstring); the name defaults to the file stem."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"suite file not found: {path}")
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        raise ValueError(f"{path}: not valid YAML ({error})") from None
-    if isinstance(config, dict):
-        config.setdefault("name", path.stem)
-    return parse_suite(config, where=str(path))
+    return parse_suite(read_yaml_mapping(path, "suite file"), where=str(path))
