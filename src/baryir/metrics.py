@@ -31,6 +31,7 @@ __all__ = [
     "EvalProtocol",
     "ProtocolPSNR",
     "ProtocolSSIM",
+    "WorseThanInput",
     "crop_to_multiple",
     "prepare_pair",
     "psnr_ssim",
@@ -236,6 +237,48 @@ class ProtocolSSIM(Metric):
     def compute(self) -> Tensor:
         """Mean SSIM over all images seen."""
         return (self.similarity / self.total).float()
+
+
+class WorseThanInput(Metric):
+    """Share of images whose restored PSNR is below the PSNR of the degraded input.
+
+    ``update(restored, degraded, target)`` takes raw ``(B, 3, H, W)`` images in ``[0, 1]``; both
+    are scored against ``target`` under ``protocol``. On a clean row (input = target, PSNR
+    ``inf``) every image the model changes beyond 8-bit rounding counts as made worse.
+
+    Example:
+        >>> metric = WorseThanInput()
+        >>> x = torch.rand(2, 3, 16, 16)
+        >>> metric.update(x.flip(-1), x, x)
+        >>> float(metric.compute())
+        1.0
+    """
+
+    is_differentiable = False
+    higher_is_better = False
+    full_state_update = False
+
+    def __init__(self, protocol: EvalProtocol | None = None) -> None:
+        super().__init__()
+        self.protocol = protocol or EvalProtocol()
+        self.add_state("worse", default=torch.tensor(0), dist_reduce_fx="sum")
+        self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
+
+    def _psnr(self, image: Tensor, target: Tensor) -> Tensor:
+        pred, target = prepare_pair(image, target, self.protocol)
+        return peak_signal_noise_ratio(
+            pred, target, data_range=self.protocol.data_range, reduction="none", dim=(1, 2, 3)
+        )
+
+    def update(self, restored: Tensor, degraded: Tensor, target: Tensor) -> None:
+        """Count the images of a batch that the restoration made worse than their input."""
+        worse = self._psnr(restored, target) < self._psnr(degraded, target)
+        self.worse += int(worse.sum())
+        self.total += worse.numel()
+
+    def compute(self) -> Tensor:
+        """The share of images made worse, in [0, 1]."""
+        return self.worse.float() / self.total
 
 
 def restoration_metrics(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from baryir.commands import compare
+from baryir.cli import main
 from baryir.evaluation.embedding import collect_embeddings
 from baryir.evaluation.runner import resolve_datasets
 from baryir.io.checkpoint import export_weights
@@ -31,7 +31,7 @@ def test_collect_embeddings_and_compare_command(tmp_path: Path, capsys) -> None:
     export_weights(model.state_dict(), weights, "baryir-tiny", model_config(model))
     out = tmp_path / "out"
     argv = ["--ckpt", str(weights), "--sets", *specs, "--output", str(out)]
-    assert compare.main([*argv, "--images-per-set", "1", "--embedding-images", "2"]) == 0
+    assert main(["compare", *argv, "--images-per-set", "1", "--embedding-images", "2"]) == 0
     printed = capsys.readouterr().out
     assert "barycenter" in printed and "residual" in printed and "silhouette" in printed
     assert read_image(out / "comparison.png").shape[0] == 3

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from baryir.commands import restore as restore_command
+from baryir.cli import main
 from baryir.commands.restore import luminance, restore_file
 from baryir.inference import restore
 from baryir.io.alpha import read_alpha
@@ -112,7 +112,7 @@ def test_cli_restores_a_folder_of_mixed_formats(model, tmp_path: Path, capsys) -
     Image.fromarray(rgb8(seed=3)).convert("L").save(tmp_path / "in" / "g.png")
     Image.fromarray(rgb8(seed=4)).convert("RGBA").save(tmp_path / "in" / "a.png")
     argv = [str(tmp_path / "in"), "--ckpt", str(weights), "--output", str(tmp_path / "out")]
-    assert restore_command.main([*argv, "--tile", "16", "--tile-overlap", "4"]) == 0
+    assert main(["restore", *argv, "--tile", "16", "--tile-overlap", "4"]) == 0
     assert Image.open(tmp_path / "out" / "g.png").mode == "L"
     assert Image.open(tmp_path / "out" / "a.png").mode == "RGBA"
     assert "restored 2 of 2" in capsys.readouterr().out

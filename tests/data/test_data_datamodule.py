@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from baryir.data.datamodule import RestorationDataModule
+from baryir.data.datamodule import DO_NO_HARM, RestorationDataModule
+from baryir.data.datasets.bundled import BUNDLED_TRAIN
 from baryir.data.samplers import SourceBalancedBatchSampler
 
 
@@ -68,10 +69,19 @@ def test_paper_layout_datamodule(layout: Path) -> None:
     assert set(batch["source"].tolist()) == {0, 1, 2}
     table = dm.summary()
     assert "derain" in table and "360.00" in table and "balanced" in table
-    # validation: the standard sets found in data/test; missing SOTS is skipped
-    assert dm.val_labels == ["CBSD68 s15", "CBSD68 s25", "CBSD68 s50", "Rain100L"]
+    # validation: the standard sets found in data/test (missing SOTS is skipped), then the
+    # "do no harm" rows on CBSD68
+    assert dm.val_labels == [
+        "CBSD68 s15",
+        "CBSD68 s25",
+        "CBSD68 s50",
+        "Rain100L",
+        "CBSD68 clean",
+        "CBSD68 s5",
+        "CBSD68 jpeg:40",
+    ]
     val = dm.val_dataloader()
-    assert len(val) == 4 and len(val[0]) == 2
+    assert len(val) == 7 and len(val[0]) == 2
     item = next(iter(val[3]))
     assert item["input"].shape == (1, 3, 40, 48) and int(item["degradation"]) == 3
 
@@ -107,8 +117,6 @@ def test_repeats_proportions_and_folder_override(layout: Path, tmp_path: Path) -
 def test_bad_config_fails_early(layout: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown task 'desnow'; valid tasks: denoise_15"):
         RestorationDataModule(tasks=["desnow"])
-    with pytest.raises(ValueError, match="batch_size 2 < 3 sources"):
-        RestorationDataModule(batch_size=2)
     with pytest.raises(ValueError, match="repeats has unknown keys"):
         RestorationDataModule(repeats={"deblur": 3})
     with pytest.raises(FileNotFoundError, match="missing"):
@@ -133,9 +141,9 @@ def test_bundled_default() -> None:
     batch = next(iter(dm.train_dataloader()))
     _check_batch(batch, 4, 32)
     assert set(batch["source"].tolist()) == {0, 1, 2}
-    assert set(batch["name"]) <= {"astronaut", "rocket", "motorcycle_left", "motorcycle_right"}
+    assert set(batch["name"]) <= set(BUNDLED_TRAIN)
     labels = dm.val_labels
-    assert labels[0] == "bundled-val denoise_15" and len(labels) == 5
+    assert labels[0] == "bundled-val denoise_15" and len(labels) == 5 + len(DO_NO_HARM)
     first = dm.val_datasets[0][0]
     assert first["name"] == "chelsea" and first["input"].shape == (3, 256, 256)
     again = RestorationDataModule(num_workers=0, batch_size=4)

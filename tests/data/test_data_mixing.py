@@ -133,9 +133,46 @@ def test_small_source_cycles() -> None:
     assert all(set(sources[b].tolist()) == {0, 1} for b in batches)
 
 
-def test_batch_smaller_than_sources_raises() -> None:
-    with pytest.raises(ValueError, match="batch_size 2 is smaller than the number of sources 3"):
-        SourceBalancedBatchSampler(SOURCES, batch_size=2)
+ELEVEN = torch.tensor(
+    [k for k, n in enumerate([5, 50, 7, 100, 3, 20, 20, 20, 9, 11, 40]) for _ in range(n)]
+)  # 11 sources of unequal sizes, 285 items
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 4, 10])
+def test_batch_smaller_than_sources_rotates_distinct_sources(batch_size: int) -> None:
+    sampler = SourceBalancedBatchSampler(ELEVEN, batch_size, seed=3)
+    assert sampler.rotating
+    batches = torch.tensor(_batches(sampler))
+    assert batches.shape == (285 // batch_size, batch_size)
+    assert all(len(set(ELEVEN[b].tolist())) == batch_size for b in batches)
+    # every source equally often (+-1), whatever its size
+    counts = torch.bincount(ELEVEN[batches.flatten()], minlength=11)
+    assert int(counts.max() - counts.min()) <= 1
+    # each run of 11 slots is one permutation of the sources
+    blocks = ELEVEN[batches.flatten()][: batches.numel() // 11 * 11].view(-1, 11)
+    assert all(sorted(block.tolist()) == list(range(11)) for block in blocks)
+    # within a source, no item repeats before all its items were drawn
+    large = batches.flatten()[ELEVEN[batches.flatten()] == 3]
+    assert len(set(large.tolist())) == len(large)
+
+
+def test_rotation_is_deterministic_per_epoch_and_split_across_ranks() -> None:
+    ranks = [SourceBalancedBatchSampler(ELEVEN, 3, num_replicas=2, rank=r, seed=1) for r in (0, 1)]
+    epoch0 = [_batches(s) for s in ranks]
+    assert len(epoch0[0]) == len(epoch0[1]) == 285 // 3 // 2
+    assert epoch0 == [_batches(s) for s in ranks]
+    both = epoch0[0] + epoch0[1]
+    assert all(len(set(ELEVEN[b].tolist())) == 3 for b in both)
+    ranks[0].set_epoch(1)
+    assert _batches(ranks[0]) != epoch0[0]
+
+
+def test_full_batches_keep_every_source_when_batch_equals_sources() -> None:
+    sampler = SourceBalancedBatchSampler(ELEVEN, 11, seed=0)
+    assert not sampler.rotating
+    assert all(set(ELEVEN[b].tolist()) == set(range(11)) for b in sampler)
+    with pytest.raises(ValueError, match="batch_size must be positive"):
+        SourceBalancedBatchSampler(ELEVEN, 0)
 
 
 def test_works_with_dataloader_workers() -> None:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from baryir.data.datasets.files import find_pairs, pair_key
 from baryir.data.datasets.paired import PairedSource
-from baryir.data.tasks import TASKS, resolve_task, resolve_tasks
+from baryir.data.tasks import CDD11_KINDS, TASKS, resolve_task, resolve_tasks
 
 
 def _png(path: Path, size: tuple[int, int] = (24, 20), value: int = 128) -> Path:
@@ -29,6 +29,8 @@ def test_task_table_matches_release_ids() -> None:
         "dehaze": (4, 2),
         "deblur": (5, 3),
         "lowlight": (6, 4),
+        "clean": (7, 5),
+        **{f"cdd_{kind}": (8 + i, 6 + i) for i, kind in enumerate(CDD11_KINDS)},
     }
 
 

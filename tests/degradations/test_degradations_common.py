@@ -20,6 +20,19 @@ SPECS = [
     "colorcast",
     "noise:25+jpeg:30",
     "haze:0.1+defocus:2+noise:15",
+    "snow",
+    "fog",
+    "sun_flare",
+    "shadow",
+    "spatter",
+    "illumination",
+    "iso_noise",
+    "shot_noise",
+    "downscale",
+    "zoom_blur",
+    "glass_blur",
+    "chromatic_aberration",
+    "haze+snow+lowlight",
 ]
 
 

@@ -4,15 +4,28 @@ import pytest
 import torch
 
 from baryir.degradations import (
+    ChromaticAberration,
     ColorCast,
     Compose,
     DefocusBlur,
+    Downscale,
+    Fog,
     GaussianNoise,
+    GlassBlur,
     Haze,
+    Identity,
+    Illumination,
+    ISONoise,
     JPEGCompression,
     LowLight,
     MotionBlur,
     RainStreaks,
+    Shadow,
+    ShotNoise,
+    Snowfall,
+    Spatter,
+    SunFlare,
+    ZoomBlur,
     available_degradations,
     build_degradation,
     generator_for,
@@ -41,6 +54,21 @@ from baryir.degradations.rain import RAIN_PRESETS
         ("colorcast", ColorCast, {"distance_min": 1.0}),
         ("colorcast:2.5", ColorCast, {"distance": 2.5}),
         (" Noise:25 ", GaussianNoise, {"sigma": 25.0}),
+        ("clean", Identity, {}),
+        ("snow", Snowfall, {"amount_min": 0.2, "amount_max": 0.6}),
+        ("snow:0.4", Snowfall, {"amount": 0.4}),
+        ("fog", Fog, {"density_min": 0.3, "density_max": 0.8}),
+        ("fog:0.5", Fog, {"density": 0.5}),
+        ("sun_flare:0.1-0.3", SunFlare, {"radius_min": 0.1, "radius_max": 0.3}),
+        ("shadow:0.6", Shadow, {"intensity": 0.6}),
+        ("spatter:0.5", Spatter, {"intensity": 0.5, "mode": "rain"}),
+        ("illumination:0.1", Illumination, {"intensity": 0.1, "mode": "gaussian"}),
+        ("iso_noise:0.3", ISONoise, {"intensity": 0.3}),
+        ("shot_noise:0.05", ShotNoise, {"scale": 0.05}),
+        ("downscale:0.25", Downscale, {"scale": 0.25}),
+        ("zoom_blur:1.1", ZoomBlur, {"factor": 1.1}),
+        ("glass_blur:2-4", GlassBlur, {"delta_min": 2, "delta_max": 4}),
+        ("chromatic_aberration:0.1", ChromaticAberration, {"distortion": 0.1}),
     ],
 )
 def test_build_single(spec: str, cls: type, expected: dict) -> None:
@@ -81,16 +109,39 @@ def test_available_degradations() -> None:
         "jpeg",
         "lowlight",
         "colorcast",
+        "clean",
+        "snow",
+        "fog",
+        "sun_flare",
+        "shadow",
+        "spatter",
+        "illumination",
+        "iso_noise",
+        "shot_noise",
+        "downscale",
+        "zoom_blur",
+        "glass_blur",
+        "chromatic_aberration",
     }
     for name in names:
         assert build_degradation(name).name == name
 
 
+def test_compound_of_new_and_old_degradations() -> None:
+    deg = build_degradation("snow:0.4+lowlight:0.5")
+    assert isinstance(deg, Compose) and deg.name == "snow+lowlight"
+    assert deg.params()["snow.amount"] == 0.4 and deg.params()["lowlight.exposure"] == 0.5
+
+
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("snow", "unknown degradation 'snow'.*valid: colorcast, defocus"),
-        ("noise:25+fog", "unknown degradation 'fog'"),
+        ("hail", "unknown degradation 'hail'.*valid: chromatic_aberration, clean, colorcast"),
+        ("fog:1.5", "density must lie in"),
+        ("downscale:0", "scale must lie in"),
+        ("glass_blur:1.5", "whole numbers"),
+        ("clean:3", "takes no argument"),
+        ("noise:25+sleet", "unknown degradation 'sleet'"),
         ("noise:abc", "bad argument 'abc'"),
         ("noise:50-15", "min <= max"),
         ("noise:300", "sigma must lie in"),

@@ -10,7 +10,7 @@ import torch
 from torch.utils.data import Dataset
 
 import baryir
-from baryir.commands import suite as suite_command
+from baryir.cli import main
 from baryir.io.checkpoint import export_weights
 from baryir.io.image import read_image, write_image
 from baryir.metrics import EvalProtocol, psnr_ssim
@@ -61,7 +61,8 @@ def test_evaluate_returns_rows_for_specs_and_datasets(tiny, data_root: Path) -> 
     rows = baryir.evaluate(model, ["CBSD68:noise:30", Pairs()], root=data_root)
     assert list(rows) == ["CBSD68 s30", "mine"]
     for row in rows.values():
-        assert set(row) == {"psnr", "ssim", "input_psnr", "input_ssim", "images"}
+        assert set(row) == {"psnr", "ssim", "input_psnr", "input_ssim", "worse", "images"}
+        assert 0.0 <= row["worse"] <= 1.0
         assert row["images"] == 2
         assert 0 < row["ssim"] <= 1 and row["psnr"] > 0
     # the input row is the per-image mean of the protocol's PSNR of input vs target
@@ -100,7 +101,7 @@ def test_suite_command_prints_parameter_labels_and_writes_outputs(
     )
     out = tmp_path / "out"
     argv = ["--config", str(config), "--ckpt", str(weights), "--root", str(data_root)]
-    assert suite_command.main([*argv, "--output", str(out), "--max-images", "2"]) == 0
+    assert main(["suite", *argv, "--output", str(out), "--max-images", "2"]) == 0
     printed = capsys.readouterr().out
     for label in ("CBSD68 noise:75", "CBSD68 noise:15+jpeg:20", "CBSD68 defocus:2", "average"):
         assert label in printed
@@ -114,12 +115,12 @@ def test_suite_command_prints_parameter_labels_and_writes_outputs(
     assert "| average |" in (out / "results.md").read_text()
     assert read_image(out / "real" / "photos" / "p.png").shape == (3, 36, 44)
     # tiled run gives the same table layout
-    assert suite_command.main([*argv, "--output", str(tmp_path / "t"), "--tile", "32"]) == 0
+    assert main(["suite", *argv, "--output", str(tmp_path / "t"), "--tile", "32"]) == 0
 
 
 def test_suite_command_reports_bad_config(tiny, tmp_path: Path, capsys) -> None:
     _, weights = tiny
     config = tmp_path / "bad.yaml"
-    config.write_text("clean_sets: [CBSD68]\ndegradations: [fog]\n")
-    assert suite_command.main(["--config", str(config), "--ckpt", str(weights)]) == 2
-    assert "unknown degradation 'fog'" in capsys.readouterr().err
+    config.write_text("clean_sets: [CBSD68]\ndegradations: [hail]\n")
+    assert main(["suite", "--config", str(config), "--ckpt", str(weights)]) == 2
+    assert "unknown degradation 'hail'" in capsys.readouterr().err

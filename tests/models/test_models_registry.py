@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import save_file
 
-from baryir.models import RestorationOutput, create_model, list_models, model_config
+from baryir.models import (
+    RestorationOutput,
+    create_model,
+    export_model,
+    list_models,
+    load_model,
+    model_config,
+)
 
 PRESETS = {
     "baryir",
@@ -106,19 +112,28 @@ def test_overrides() -> None:
     assert model.latent_channels == 64
 
 
-def test_weights_from_load_weights(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_weights_from_a_file(tmp_path: Path) -> None:
     torch.manual_seed(0)
     source = create_model("baryir-tiny", dim=8)
-    config = model_config(source)
-    fake = types.ModuleType("baryir.io.checkpoint")
-    fake.load_weights = lambda path: (
-        source.state_dict(),
-        {"model": "baryir-tiny", "config": config},
-    )
-    monkeypatch.setitem(sys.modules, "baryir.io.checkpoint", fake)
+    export_model(source, tmp_path / "w.safetensors")
     model = create_model("baryir-tiny", weights=tmp_path / "w.safetensors")
     assert model_config(model)["dim"] == 8
     torch.testing.assert_close(model.state_dict(), source.state_dict(), rtol=0, atol=0)
-    fake.load_weights = lambda path: ({"nonsense.weight": torch.zeros(1)}, None)
+    save_file({"nonsense.weight": torch.zeros(1)}, tmp_path / "n.safetensors")
     with pytest.raises(ValueError):
-        create_model("baryir-tiny", weights=tmp_path / "w.safetensors")
+        create_model("baryir-tiny", weights=tmp_path / "n.safetensors")
+
+
+def test_load_model_names_the_network_and_the_file(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    source = create_model("restormer-tiny")
+    export_model(source, tmp_path / "r.safetensors")
+    loaded = load_model(tmp_path / "r.safetensors")
+    assert loaded.preset_name == "restormer-tiny" and not loaded.training
+    torch.testing.assert_close(loaded.state_dict(), source.state_dict(), rtol=0, atol=0)
+    torch.save(source.state_dict(), tmp_path / "raw.pth")  # no config: the name must be given
+    with pytest.raises(ValueError, match=r"raw.pth: the file does not say which network"):
+        load_model(tmp_path / "raw.pth")
+    assert load_model(tmp_path / "raw.pth", "restormer-tiny").preset_name == "restormer-tiny"
+    with pytest.raises(ValueError, match=r"raw.pth: weights do not fit BaryNet: missing"):
+        load_model(tmp_path / "raw.pth", "baryir-tiny")

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from baryir.io.checkpoint import UnsafeCheckpointError
-from baryir.io.checkpoint_io import AtomicCheckpointIO, atomic_torch_save
+from baryir.io.checkpoint import UnsafeCheckpointError, atomic_save
+from baryir.io.checkpoint_io import AtomicCheckpointIO
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -56,12 +56,12 @@ def test_error_mid_write_keeps_previous_checkpoint(tmp_path: Path) -> None:
 
 
 def _save_and_die(path: str) -> None:
-    atomic_torch_save(_big_then(_DieWhilePickled()), path)
+    atomic_save(_big_then(_DieWhilePickled()), path)
 
 
 def test_process_killed_mid_write_keeps_previous_checkpoint(tmp_path: Path) -> None:
     path = tmp_path / "last.ckpt"
-    atomic_torch_save({"global_step": 6}, path)
+    atomic_save({"global_step": 6}, path)
     child = multiprocessing.get_context("fork").Process(target=_save_and_die, args=(str(path),))
     child.start()
     child.join(60)

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-import baryir.commands.loading
+import baryir.commands.restore
 from baryir.cli import main
 from baryir.io.image import read_image, write_image
 from baryir.models import create_model
@@ -38,11 +38,11 @@ def oom_model(monkeypatch: pytest.MonkeyPatch):
     holder: dict[str, OutOfMemoryAbove] = {}
 
     def install(max_pixels: int) -> dict[str, OutOfMemoryAbove]:
-        def fake_load(path: str, model: str | None = None) -> tuple[nn.Module, str]:
+        def fake_load(path: str, name: str | None = None) -> nn.Module:
             holder["model"] = OutOfMemoryAbove(create_model("baryir-tiny", dim=8), max_pixels)
-            return holder["model"].eval(), "baryir-tiny"
+            return holder["model"].eval()
 
-        monkeypatch.setattr(baryir.commands.loading, "load_model", fake_load)
+        monkeypatch.setattr(baryir.commands.restore, "load_model", fake_load)
         return holder
 
     return install

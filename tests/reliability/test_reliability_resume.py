@@ -23,7 +23,7 @@ import pytest
 import torch
 from lightning.pytorch import Callback
 
-import baryir.lightning_cli
+import baryir.cli
 from baryir.cli import main
 from baryir.io.checkpoint_io import AtomicCheckpointIO
 
@@ -195,7 +195,7 @@ def test_sigusr1_at_epoch_end_saves_stops_and_resumes(
     reference: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In-process; the signal lands in the last batch of epoch 0 (4 batches an epoch)."""
-    defaults = baryir.lightning_cli.resilience_defaults
+    defaults = baryir.cli.resilience_defaults
     sender = SendSignal(signal.SIGUSR1, at=3)
 
     def with_signal() -> dict[str, list]:
@@ -203,7 +203,7 @@ def test_sigusr1_at_epoch_end_saves_stops_and_resumes(
         found["callbacks"].append(sender)
         return found
 
-    monkeypatch.setattr(baryir.lightning_cli, "resilience_defaults", with_signal)
+    monkeypatch.setattr(baryir.cli, "resilience_defaults", with_signal)
     previous = signal.getsignal(signal.SIGUSR1)
     main(fit_args(tmp_path, RESUME_STEPS))
     last = tmp_path / "ckpt" / "last.ckpt"
@@ -211,7 +211,7 @@ def test_sigusr1_at_epoch_end_saves_stops_and_resumes(
     assert signal.getsignal(signal.SIGUSR1) == previous
     assert isinstance(sender.checkpoint_io, AtomicCheckpointIO)  # the CLI's default
 
-    monkeypatch.setattr(baryir.lightning_cli, "resilience_defaults", defaults)
+    monkeypatch.setattr(baryir.cli, "resilience_defaults", defaults)
     main(fit_args(tmp_path, RESUME_STEPS, "--ckpt_path", "last"))
     expected = load(next((reference[0] / "ckpt").glob(f"*step={RESUME_STEPS}.ckpt")))
     assert_same_training_state(load(last), expected)

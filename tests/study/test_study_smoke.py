@@ -36,7 +36,7 @@ def study(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     out, runs = tmp_path_factory.mktemp("report"), tmp_path_factory.mktemp("runs")
     monkeypatch = pytest.MonkeyPatch()
     request.addfinalizer(monkeypatch.undo)
-    monkeypatch.chdir(REPO)  # the README template path is relative to the repository
+    monkeypatch.chdir(REPO)  # the report states the git revision of the working directory
     monkeypatch.setenv("BARYIR_SHARED_DATA", str(root))
     args = ["study", "--config", str(SMOKE), "--output", str(out), "--work-dir", str(runs)]
     assert main(args) == 0

@@ -7,14 +7,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from baryir.evaluation.study import (
-    ImageScore,
-    answer_text,
-    load_study_config,
-    paired_difference_ci,
-    summarize,
-    verdict,
-)
+from baryir.study.config import load_study_config
+from baryir.study.report import answer_text
+from baryir.study.stats import ImageScore, paired_difference_ci, summarize, verdict
 
 REPO = Path(__file__).resolve().parents[2]
 

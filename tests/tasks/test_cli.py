@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from baryir.cli import main
+from baryir.cli import command_parser, main
 from baryir.io.image import read_image, write_image
 from baryir.models import create_model
 
@@ -74,9 +74,14 @@ def test_test_writes_table_per_degradation(trained: Path, tmp_path: Path, capsys
         "bundled-val denoise_25",
         "bundled-val derain",
         "bundled-val dehaze",
+        "bundled-val clean",
+        "bundled-val noise:5",
+        "bundled-val jpeg:40",
     ]
     for row in rows:
         assert 5 < float(row["psnr"]) < 60 and 0 < float(row["ssim"]) <= 1
+        assert 0 <= float(row["worse"]) <= 1
+    assert float(rows[3]["input_psnr"]) == float("inf")  # the clean row: input = target
     assert (report / "results.md").read_text().count("average") == 1
     assert (report / "comparison.png").stat().st_size > 0
     assert "average" in capsys.readouterr().out
@@ -117,3 +122,60 @@ def test_config_typo_is_a_clear_error(tmp_path: Path, capsys) -> None:
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "wb_solverr" in err[0]
+
+
+def _command(
+    inputs: list[str],
+    *,
+    ckpt: Path,
+    seeds: list[int] | None = None,
+    tile: int | None = None,
+    tile_overlap: int = 32,
+    overwrite: bool = False,
+) -> int:
+    """A command.
+
+    Args:
+        inputs: files.
+        ckpt: weights.
+        seeds: seeds.
+        tile: tile side.
+        tile_overlap: overlap.
+        overwrite: replace.
+    """
+    return 0
+
+
+def test_command_parser_follows_the_signature(capsys) -> None:
+    parser = command_parser(_command, "baryir x")
+    args = parser.parse_args(["a.png", "b.png", "--ckpt", "w.ckpt", "--tile-overlap", "8"])
+    assert args.as_dict() == {
+        "inputs": ["a.png", "b.png"],
+        "ckpt": Path("w.ckpt"),
+        "seeds": None,
+        "tile": None,
+        "tile_overlap": 8,
+        "overwrite": False,
+    }
+    args = parser.parse_args(["a", "--ckpt", "w", "--seeds", "1", "2", "--overwrite"])
+    assert args.seeds == [1, 2] and args.overwrite is True
+    parser.print_help()
+    help_text = capsys.readouterr().out
+    assert "--tile-overlap" in help_text and "overlap" in help_text and "type: Path" in help_text
+    with pytest.raises(SystemExit) as exit_info:
+        parser.parse_args(["a", "--ckpt", "w", "--tile", "x"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("baryir x: error:") and "tile" in err[0]
+
+
+def test_command_errors_are_one_line(tmp_path: Path, capsys) -> None:
+    code = main(["export", str(tmp_path / "missing.ckpt"), str(tmp_path / "out.safetensors")])
+    assert code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("baryir export: error:") and "missing.ckpt" in err[0]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["restore", "x.png", "--output", str(tmp_path)])  # --ckpt missing
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "ckpt" in err[0]

@@ -13,39 +13,16 @@ Writes into ``--output``:
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
 from torch import Tensor
 
+from baryir.commands import DEFAULT_DEVICE
+
 log = logging.getLogger(__name__)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="baryir compare", description=__doc__.splitlines()[0])
-    parser.add_argument("--ckpt", required=True, help="Lightning .ckpt or exported .safetensors")
-    parser.add_argument(
-        "--sets", nargs="+", required=True, help="test set specs: CBSD68:25 Rain100H ..."
-    )
-    parser.add_argument("--output", required=True, help="folder for the pictures and tables")
-    parser.add_argument("--model", default=None, help="registry name if the weights carry none")
-    parser.add_argument("--root", default=None, help="data root (default: shared data)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of synthetic degradations")
-    parser.add_argument("--images-per-set", type=int, default=2, help="rows per set in the grid")
-    parser.add_argument("--max-images", type=int, default=None, help="images scored per set")
-    parser.add_argument(
-        "--embedding-images", type=int, default=16, help="images per set in the embedding view"
-    )
-    parser.add_argument("--embedding-crop", type=int, default=128, help="central crop side")
-    parser.add_argument("--tile", type=int, default=None, help="tile size (pixels) for big images")
-    parser.add_argument("--tile-overlap", type=int, default=32, help="overlap between tiles")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    return parser
 
 
 class ExampleKeeper:
@@ -76,10 +53,39 @@ class ExampleKeeper:
         )
 
 
-def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(list(argv))
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from baryir.commands.loading import load_model
+def run(
+    *,
+    ckpt: Path,
+    sets: list[str],
+    output: Path,
+    model: str | None = None,
+    root: Path | None = None,
+    seed: int = 0,
+    images_per_set: PositiveInt = 2,
+    max_images: PositiveInt | None = None,
+    embedding_images: PositiveInt = 16,
+    embedding_crop: PositiveInt = 128,
+    tile: PositiveInt | None = None,
+    tile_overlap: NonNegativeInt = 32,
+    device: str = DEFAULT_DEVICE,
+) -> int:
+    """Pictures of what a network does: a comparison grid and the embedding view of b and r.
+
+    Args:
+        ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth.
+        sets: test set specs: CBSD68:25 Rain100H ...
+        output: folder for the pictures and tables.
+        model: registry name if the weights carry none.
+        root: data root (default: the shared data).
+        seed: seed of the synthetic degradations.
+        images_per_set: rows per set in the grid.
+        max_images: images scored per set.
+        embedding_images: images per set in the embedding view.
+        embedding_crop: central crop side of the embedding view (pixels).
+        tile: tile size (pixels) for big images.
+        tile_overlap: overlap between tiles (pixels).
+        device: where the network runs.
+    """
     from baryir.evaluation.embedding import (
         collect_embeddings,
         plot_embeddings,
@@ -93,40 +99,37 @@ def main(argv: Sequence[str]) -> int:
     )
     from baryir.evaluation.runner import evaluate, resolve_datasets
     from baryir.metrics import EvalProtocol
+    from baryir.models import load_model
 
-    try:
-        datasets = resolve_datasets(args.sets, root=args.root, seed=args.seed)
-        model = load_model(args.ckpt, args.model)[0].to(args.device)
-    except (OSError, ValueError) as error:
-        print(f"baryir compare: error: {error}", file=sys.stderr)
-        return 2
-    out_dir = Path(args.output)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    datasets = resolve_datasets(sets, root=root, seed=seed)
+    network = load_model(ckpt, model).to(device)
     protocol = EvalProtocol()
-    keeper = ExampleKeeper(args.images_per_set, protocol)
+    keeper = ExampleKeeper(images_per_set, protocol)
     results = evaluate(
-        model,
+        network,
         datasets,
         protocol=protocol,
-        max_images=args.max_images,
-        tile=args.tile,
-        tile_overlap=args.tile_overlap,
+        max_images=max_images,
+        tile=tile,
+        tile_overlap=tile_overlap,
         on_image=keeper,
     )
     print(f"\nResults ({describe_protocol(protocol)}):\n{format_table(results)}\n")
-    write_tables(results, out_dir)
-    grid = save_comparison_grid(keeper.examples, out_dir / "comparison.png")
+    write_tables(results, output)
+    grid = save_comparison_grid(keeper.examples, output / "comparison.png")
     print(f"wrote {grid}")
-    if not getattr(model, "has_barycenter", False):
-        print(f"no embedding view: {type(model).__name__} has no barycenter")
+    if not getattr(network, "has_barycenter", False):
+        print(f"no embedding view: {type(network).__name__} has no barycenter")
         return 0
     if len(datasets) < 2:
         print("no embedding view: it needs at least two sets (degradation types)")
         return 0
     embeddings = collect_embeddings(
-        model, datasets, max_images=args.embedding_images, crop=args.embedding_crop
+        network, datasets, max_images=embedding_images, crop=embedding_crop
     )
     scores = separation_scores(embeddings)
-    picture = plot_embeddings(embeddings, out_dir / "embedding.png", scores)
+    picture = plot_embeddings(embeddings, output / "embedding.png", scores)
     print(f"Separation of degradation types ({len(embeddings.labels)} images, higher = separated):")
     for space, values in scores.items():
         print(

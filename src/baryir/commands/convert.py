@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="baryir convert", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "source", help="released checkpoint (.pth/.pt/.ckpt; raw or wrapped state dict)"
-    )
-    parser.add_argument(
-        "output", help="output .safetensors (a .json with the config is written beside it)"
-    )
-    parser.add_argument(
-        "--arch", default=None, help="network of the checkpoint (default: recognised from its keys)"
-    )
-    args = parser.parse_args(list(argv))
-    from baryir.models.official import convert_official_checkpoint
+def run(
+    source: Path, output: Path, *, arch: Literal["barynet", "promptir", "potentials"] | None = None
+) -> int:
+    """Convert the authors' released weights to a .safetensors file plus its JSON config.
 
-    try:
-        convert_official_checkpoint(args.source, args.output, arch=args.arch)
-    except (OSError, ValueError, KeyError) as error:
-        print(f"baryir convert: error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output}")
+    Args:
+        source: released checkpoint (.pth/.pt; raw or wrapped state dict).
+        output: output .safetensors (a .json with the config is written beside it).
+        arch: network of the checkpoint (default: recognised from its keys).
+    """
+    from baryir.models import convert_official_checkpoint
+
+    convert_official_checkpoint(source, output, arch=arch)
+    print(f"wrote {output}")
     return 0

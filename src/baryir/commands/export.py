@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
+from pathlib import Path
 
 
-def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(prog="baryir export", description=__doc__.splitlines()[0])
-    parser.add_argument("checkpoint", help="Lightning .ckpt written by baryir fit")
-    parser.add_argument(
-        "output", help="output .safetensors (a .json with the config is written beside it)"
-    )
-    args = parser.parse_args(list(argv))
-    from baryir.commands.loading import load_model
-    from baryir.io.checkpoint import export_weights
-    from baryir.models import model_config
+def run(checkpoint: Path, output: Path) -> int:
+    """Write the network of a training checkpoint as .safetensors plus its JSON config.
 
-    try:
-        model, name = load_model(args.checkpoint)
-        export_weights(model.state_dict(), args.output, name, model_config(model))
-    except (OSError, ValueError) as error:
-        print(f"baryir export: error: {error}", file=sys.stderr)
-        return 2
-    print(f"wrote {args.output}")
+    Args:
+        checkpoint: Lightning .ckpt written by baryir fit (or any file load_model reads).
+        output: output .safetensors (a .json with the config is written beside it).
+    """
+    from baryir.models import export_model, load_model
+
+    export_model(load_model(checkpoint), output)
+    print(f"wrote {output}")
     return 0

@@ -9,30 +9,17 @@ truth, not scored) into ``--output/real/<folder>/<stem>.png``.
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
+from jsonargparse.typing import NonNegativeInt, PositiveInt
+
+from baryir.commands import DEFAULT_DEVICE
+from baryir.commands.restore import restore_file
 
 log = logging.getLogger(__name__)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="baryir suite", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, help="suite YAML, e.g. configs/suites/ood.yaml")
-    parser.add_argument("--ckpt", required=True, help="Lightning .ckpt or exported .safetensors")
-    parser.add_argument("--output", default=None, help="folder for the tables and restored photos")
-    parser.add_argument("--model", default=None, help="registry name if the weights carry none")
-    parser.add_argument("--root", default=None, help="data root (default: the suite's, or shared)")
-    parser.add_argument("--max-images", type=int, default=None, help="images per row (smoke runs)")
-    parser.add_argument("--tile", type=int, default=None, help="tile size (pixels) for big images")
-    parser.add_argument("--tile-overlap", type=int, default=32, help="overlap between tiles")
-    parser.add_argument("--no-real", action="store_true", help="skip the real photos")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    return parser
 
 
 def default_output(ckpt: str | Path, suite_name: str) -> Path:
@@ -51,7 +38,6 @@ def restore_real(
     device: str,
 ) -> int:
     """Restore the images of each real-photo folder into ``out_dir/<folder name>/``; count."""
-    from baryir.commands.restore import restore_file
     from baryir.io.image import ImageReadError, list_images
 
     count = 0
@@ -73,32 +59,47 @@ def restore_real(
     return count
 
 
-def main(argv: Sequence[str]) -> int:
-    args = build_parser().parse_args(list(argv))
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from baryir.commands.loading import load_model
+def run(
+    *,
+    config: Path,
+    ckpt: Path,
+    output: Path | None = None,
+    model: str | None = None,
+    root: Path | None = None,
+    max_images: PositiveInt | None = None,
+    tile: PositiveInt | None = None,
+    tile_overlap: NonNegativeInt = 32,
+    no_real: bool = False,
+    device: str = DEFAULT_DEVICE,
+) -> int:
+    """Score a network on every row of an evaluation suite, without a Trainer.
+
+    Args:
+        config: suite YAML, e.g. configs/suites/ood.yaml.
+        ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth.
+        output: folder for the tables and restored photos (default: beside the checkpoint,
+            <ckpt stem>-suite-<name>).
+        model: registry name if the weights carry none.
+        root: data root (default: the suite's, or the shared data).
+        max_images: images per row (smoke runs).
+        tile: tile size (pixels) for big images.
+        tile_overlap: overlap between tiles (pixels).
+        no_real: skip the real photos.
+        device: where the network runs.
+    """
     from baryir.evaluation.report import describe_protocol, format_table, write_tables
     from baryir.evaluation.runner import evaluate
     from baryir.evaluation.suites import load_suite
+    from baryir.models import load_model
 
-    try:
-        if args.max_images is not None and args.max_images < 1:
-            raise ValueError(f"--max-images must be positive, got {args.max_images}")
-        suite = load_suite(args.config)
-        root = Path(args.root) if args.root else None
-        datasets = suite.build(root=root, max_images=args.max_images)
-        real = [] if args.no_real else suite.real_folders(root)
-        model = load_model(args.ckpt, args.model)[0].to(args.device)
-    except (OSError, ValueError) as error:
-        print(f"baryir suite: error: {error}", file=sys.stderr)
-        return 2
-    out_dir = Path(args.output) if args.output else default_output(args.ckpt, suite.name)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    suite = load_suite(config)
+    datasets = suite.build(root=root, max_images=max_images)
+    real = [] if no_real else suite.real_folders(root)
+    network = load_model(ckpt, model).to(device)
+    out_dir = output or default_output(ckpt, suite.name)
     results = evaluate(
-        model,
-        datasets,
-        protocol=suite.protocol,
-        tile=args.tile,
-        tile_overlap=args.tile_overlap,
+        network, datasets, protocol=suite.protocol, tile=tile, tile_overlap=tile_overlap
     )
     if results:
         table = format_table(results)
@@ -107,14 +108,6 @@ def main(argv: Sequence[str]) -> int:
         print(f"wrote {csv_path}, {md_path}")
     if real:
         real_dir = out_dir / "real"
-        count = restore_real(
-            model,
-            real,
-            real_dir,
-            args.max_images,
-            args.tile,
-            args.tile_overlap,
-            args.device,
-        )
+        count = restore_real(network, real, real_dir, max_images, tile, tile_overlap, device)
         print(f"restored {count} real photos (no ground truth, not scored) into {real_dir}")
     return 0

@@ -32,7 +32,9 @@ grayscale, RGBA, palette, 16-bit,   converted to RGB float32 [0, 1] by ``baryir.
 CMYK                                (alpha dropped), no warning
 image smaller than the patch        reflect-padded (or upscaled, ``small_images="upscale"``);
                                     INFO count at setup
-batch_size < number of sources      ValueError at construction (balanced batches)
+batch_size < number of sources      balanced batches rotate: each holds batch_size distinct
+                                    sources, every source drawn equally often (INFO at
+                                    construction; ``data/samplers.py``)
 ==================================  ===========================================================
 """
 
@@ -49,8 +51,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from baryir.data.datasets.base import SourceDataset
-from baryir.data.datasets.bundled import bundled_source
+from baryir.data.datasets.bundled import bundled_eval_source, bundled_source
 from baryir.data.datasets.layout import layout_sources
+from baryir.data.datasets.synthetic import SyntheticSource
 from baryir.data.datasets.testsets import build_test_set
 from baryir.data.mixing import (
     MixedDataset,
@@ -59,9 +62,10 @@ from baryir.data.mixing import (
     source_weights,
 )
 from baryir.data.samplers import SourceBalancedBatchSampler
-from baryir.data.tasks import SOURCE_NAMES, TaskInfo, resolve_tasks
+from baryir.data.tasks import CDD11_KINDS, SOURCE_NAMES, TaskInfo, resolve_tasks
+from baryir.degradations import build_degradation
 
-__all__ = ["DEFAULT_EVAL_SETS", "DEFAULT_TASKS", "RestorationDataModule"]
+__all__ = ["DEFAULT_EVAL_SETS", "DEFAULT_TASKS", "DO_NO_HARM", "RestorationDataModule"]
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +79,13 @@ DEFAULT_EVAL_SETS: dict[str, str] = {
     "dehaze": "SOTS-outdoor",
     "deblur": "GoPro",
     "lowlight": "LOL-v1",
+    "clean": "CBSD68:clean",
+    **{f"cdd_{kind}": f"CDD11:{kind}" for kind in CDD11_KINDS},
 }
+
+DO_NO_HARM: tuple[str, ...] = ("clean", "noise:5", "jpeg:40")
+"""Degradation specs of the "do no harm" rows: a restorer should return these inputs (nearly)
+unchanged, and every default validation and test report shows them."""
 
 
 class RestorationDataModule(LightningDataModule):
@@ -98,13 +108,21 @@ class RestorationDataModule(LightningDataModule):
         balanced_batches: every source in every batch (``SourceBalancedBatchSampler``).
         val_sets: evaluation specs (``"CBSD68:25"``, ``"Rain100L"``, a path); None: one per
             task (bundled validation photos, or the standard set found under
-            ``test_root``/``root``; missing ones skipped with a WARNING); ``[]``: none.
+            ``test_root``/``root``; missing ones skipped with a WARNING) plus the
+            ``do_no_harm`` rows; ``[]``: none.
         val_max_images: keep the first N images of each validation set.
         val_crop: central crop of validation images (None: whole images).
         test_sets: like ``val_sets``, for ``test`` (whole images, no limit).
         test_root: where named evaluation sets are searched (default: ``root``).
         bundled_train_size: items per task per epoch of the bundled default.
         bundled_val_crop: central crop of the bundled validation photos (None: whole).
+        do_no_harm: degradation specs added to the default validation and test sets, on the
+            bundled validation photos or CBSD68 (None: ``DO_NO_HARM``, i.e. clean, noise sigma 5
+            and JPEG q40; ``[]``: none); a spec that is already a task's row is not repeated.
+        flat_contrast: probability that a synthesised training patch first gets a lower
+            contrast and a brightness shift (``data/transforms.py``: flat clean content, so
+            that low contrast alone does not read as haze); 0 (default) leaves patches as
+            they are.
         seed: seed of the batch order and of the evaluation degradations.
         persistent_workers: keep workers alive between epochs (when ``num_workers > 0``).
         pin_memory: pin batches in page-locked memory (for GPU training).
@@ -129,6 +147,8 @@ class RestorationDataModule(LightningDataModule):
         test_root: str | None = None,
         bundled_train_size: int = 64,
         bundled_val_crop: int | None = 256,
+        do_no_harm: list[str] | None = None,
+        flat_contrast: float = 0.0,
         seed: int = 0,
         persistent_workers: bool = True,
         pin_memory: bool = False,
@@ -156,9 +176,12 @@ class RestorationDataModule(LightningDataModule):
         self.source_names = [SOURCE_NAMES[k] for k in canonical_sources]
         self.degradation_names = [task.name for task in self.tasks]
         if balanced_batches and batch_size < len(self.source_names):
-            raise ValueError(
-                f"batch_size {batch_size} < {len(self.source_names)} sources: balanced batches "
-                "need one sample of each (raise batch_size or set balanced_batches=False)"
+            log.info(
+                "batch_size %d < %d sources: each batch holds %d distinct sources, rotating so "
+                "that every source is drawn equally often",
+                batch_size,
+                len(self.source_names),
+                batch_size,
             )
         self.root = root
         self.folders = dict(folders or {})
@@ -176,6 +199,16 @@ class RestorationDataModule(LightningDataModule):
         self.test_root = test_root
         self.bundled_train_size = bundled_train_size
         self.bundled_val_crop = bundled_val_crop
+        if not 0.0 <= flat_contrast <= 1.0:
+            raise ValueError(f"flat_contrast must be a probability in [0, 1], got {flat_contrast}")
+        self.flat_contrast = flat_contrast
+        self.do_no_harm = [
+            spec
+            for spec in (DO_NO_HARM if do_no_harm is None else do_no_harm)
+            if spec not in {task.synthetic for task in self.tasks}
+        ]
+        for spec in self.do_no_harm:
+            build_degradation(spec)
         self.seed = seed
         self.persistent_workers = persistent_workers
         self.pin_memory = pin_memory
@@ -228,6 +261,8 @@ class RestorationDataModule(LightningDataModule):
             default_repeat = {task.name: float(task.repeat) for task in self.tasks}
         for source in sources:
             self._assign_ids(source)
+            if isinstance(source, SyntheticSource):
+                source.flat_contrast = self.flat_contrast
         counts = [len(source) for source in sources]
         if self.proportions is not None:
             shares = [self._per_task(self.proportions, t, 0.0) for t in self.tasks]
@@ -261,25 +296,22 @@ class RestorationDataModule(LightningDataModule):
         if specs is not None:
             return [build_test_set(spec, root, self.seed, max_images, crop) for spec in specs]
         if self.root is None and self.test_root is None:
-            return [
-                bundled_source(
-                    task,
-                    "val",
-                    patch_size=self.bundled_val_crop if validation else None,
-                    seed=self.seed,
-                )
+            bundled_crop = self.bundled_val_crop if validation else None
+            rows: list[SourceDataset] = [
+                bundled_source(task, "val", patch_size=bundled_crop, seed=self.seed)
                 for task in self.tasks
             ]
+            return rows + [
+                bundled_eval_source(spec, bundled_crop, self.seed) for spec in self.do_no_harm
+            ]
+        specs = [DEFAULT_EVAL_SETS[task.name] for task in self.tasks]
+        specs += [f"{DEFAULT_EVAL_SETS['clean'].partition(':')[0]}:{s}" for s in self.do_no_harm]
         datasets = []
-        for task in self.tasks:
+        for spec in specs:
             try:
-                datasets.append(
-                    build_test_set(DEFAULT_EVAL_SETS[task.name], root, self.seed, max_images, crop)
-                )
+                datasets.append(build_test_set(spec, root, self.seed, max_images, crop))
             except FileNotFoundError as error:
-                log.warning(
-                    "no %s set for %s: %s", "validation" if validation else "test", task.name, error
-                )
+                log.warning("no %s set %s: %s", "validation" if validation else "test", spec, error)
         return datasets
 
     # ------------------------------------------------------------ properties
@@ -318,7 +350,12 @@ class RestorationDataModule(LightningDataModule):
                 f"{dataset.task or '-':<12}{dataset.degradation_id:>3} {dataset.image_count:>8}"
                 f"{len(dataset):>9}{length / len(dataset):>9.2f}{length:>10}  {where}"
             )
-        sampler = "balanced (every source in every batch)" if self.balanced_batches else "shuffle"
+        if not self.balanced_batches:
+            sampler = "shuffle"
+        elif self.batch_size >= len(self.source_names):
+            sampler = "balanced (every source in every batch)"
+        else:
+            sampler = f"rotating ({self.batch_size} distinct sources a batch)"
         lines.append(
             f"{len(mixed)} samples/epoch, {len(self.source_names)} sources, "
             f"patch {self.patch_size}, batch {self.batch_size}, {sampler}"

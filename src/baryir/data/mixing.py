@@ -50,6 +50,10 @@ def source_weights(
 ) -> Tensor:
     """``lambda_k``: inverse training-sample count of each source, normalised to sum 1.
 
+    The counts are the epoch lengths of the sources, whatever the batch sampler does with them
+    (``samplers.py``: batches holding every source, or, below ``K`` samples a batch, rotating
+    sources drawn equally often); a compound source (``cdd_low_haze``) counts as any other.
+
     Args:
         sample_counts: samples per epoch of each sub-dataset (after repeats).
         source_ids: source index of each sub-dataset (several may share a source).

@@ -1,15 +1,31 @@
-"""A batch sampler that puts every source in every batch (needed by the barycenter terms).
+"""A batch sampler that balances the degradation sources in every batch (for the barycenter terms).
 
-How an epoch is drawn, for ``T`` batches in all (``T = R x batches per rank``, R ranks):
+How an epoch is drawn, for ``T`` batches of ``B`` in all (``T = R x batches per rank``, R ranks)
+and ``K`` sources:
+
+``B >= K``, every source in every batch:
 
 1. Source k gets ``q_k`` of the ``T x B`` slots: its share in proportion to its size, raised
    to at least ``T`` (the excess is taken from the larger sources in proportion to what they
    have above ``T``; largest remainder rounding). One of its items goes to each batch, the
    other ``q_k - T`` are shuffled with the other sources' into the remaining slots.
-2. Each source draws its indices from fresh random permutations of its own items, cycling
-   (a new permutation per cycle) when it needs more items than it has: small sources repeat
-   within an epoch, large ones are covered by a different random subset each epoch.
-3. The slots are shuffled within each batch, and rank r takes batches ``r, r + R, ...``.
+2. The slots are shuffled within each batch.
+
+``B < K`` (say 11 CDD-11 sources in batches of 4), rotating sources:
+
+1. The slots are filled, in order, from a sequence of random permutations of the K sources,
+   each permutation arranged so that the batch it completes holds no source twice. So every
+   batch holds ``B`` distinct sources, and every source is drawn equally often, once in each
+   permutation's ``K`` slots (its count over the epoch is ``T x B / K``, rounded down or up).
+   Sources are drawn uniformly here, not in proportion to their sizes: the batch form of the
+   barycenter objective, ``(1/B) sum_i lambda_k(i) ...``, then weights source ``k`` by
+   ``lambda_k`` itself, up to a constant (``losses/potentials.py``).
+
+In both cases each source draws its indices from fresh random permutations of its own items,
+cycling (a new permutation per cycle) when it needs more items than it has: small sources repeat
+within an epoch, large ones are covered by a different random subset each epoch; and rank r takes
+batches ``r, r + R, ...``. ``lambda_k`` itself is not the sampler's: ``data/mixing.py`` computes
+it from the epoch lengths of the sources, whatever the batch size.
 
 Every rank computes the same epoch from ``(seed, epoch)`` and keeps its own batches, so the
 ranks get distinct batches and the same number of them. It is a batch sampler, so it runs in
@@ -35,11 +51,14 @@ __all__ = ["SourceBalancedBatchSampler"]
 
 
 class SourceBalancedBatchSampler(BatchSampler):
-    """Batches of dataset indices holding at least one sample of every source.
+    """Batches of dataset indices holding every source (``B >= K``) or ``B`` distinct ones.
+
+    See the module docstring for how an epoch is drawn in each case.
 
     Args:
         source_of_each_index: (N,) source id of every dataset index.
-        batch_size: samples per batch, at least the number of sources K.
+        batch_size: samples per batch ``B``: at least the number of sources ``K`` for every
+            source in every batch; below ``K``, batches of distinct, rotating sources.
         num_replicas: number of ranks (default: the distributed world size, else 1).
         rank: this rank (default: the distributed rank, else 0).
         seed: base seed; epoch ``e`` is drawn from ``(seed, e)``.
@@ -48,8 +67,10 @@ class SourceBalancedBatchSampler(BatchSampler):
         sampler: set by Lightning under DDP (its ``num_replicas``/``rank`` are used).
 
     Example:
-        >>> sampler = SourceBalancedBatchSampler([0, 0, 0, 1, 1, 2], batch_size=3)
-        >>> all(len({[0, 0, 0, 1, 1, 2][i] for i in b}) == 3 for b in sampler)
+        >>> sources = [0, 0, 0, 1, 1, 2]
+        >>> all(len({sources[i] for i in b}) == 3 for b in SourceBalancedBatchSampler(sources, 3))
+        True
+        >>> all(len({sources[i] for i in b}) == 2 for b in SourceBalancedBatchSampler(sources, 2))
         True
     """
 
@@ -67,11 +88,8 @@ class SourceBalancedBatchSampler(BatchSampler):
         if sources.numel() == 0:
             raise ValueError("SourceBalancedBatchSampler got an empty dataset")
         ids = sources.unique()
-        if batch_size < len(ids):
-            raise ValueError(
-                f"batch_size {batch_size} is smaller than the number of sources {len(ids)}: "
-                "a balanced batch needs at least one sample of each"
-            )
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be positive, got {batch_size}")
         if num_replicas is None:
             num_replicas = getattr(sampler, "num_replicas", None) or _world_size()
         if rank is None:
@@ -116,10 +134,17 @@ class SourceBalancedBatchSampler(BatchSampler):
     def __len__(self) -> int:
         return self.num_batches
 
+    @property
+    def rotating(self) -> bool:
+        """True when the batch is smaller than the number of sources (rotating sources)."""
+        return self.batch_size < len(self.groups)
+
     def epoch_batches(self) -> Tensor:
         """(T, B) indices of every rank's batches for the current epoch (rank r: rows r::R)."""
         generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**63)
         total = self.num_batches * self.num_replicas
+        if self.rotating:
+            return self._rotating_batches(total, generator)
         quota = _quotas(
             torch.tensor([len(group) for group in self.groups], dtype=torch.float64),
             total,
@@ -127,10 +152,7 @@ class SourceBalancedBatchSampler(BatchSampler):
         )
         guaranteed, shared = [], []
         for group, count in zip(self.groups, quota.tolist(), strict=True):
-            cycles = math.ceil(count / len(group))
-            stream = torch.cat(
-                [group[torch.randperm(len(group), generator=generator)] for _ in range(cycles)]
-            )[:count]
+            stream = _stream(group, count, generator)
             guaranteed.append(stream[:total])
             shared.append(stream[total:])
         pool = torch.cat(shared)
@@ -139,11 +161,47 @@ class SourceBalancedBatchSampler(BatchSampler):
         order = torch.rand(batches.shape, generator=generator).argsort(1)
         return batches.gather(1, order)
 
+    def _rotating_batches(self, total: int, generator: torch.Generator) -> Tensor:
+        """(T, B) indices for ``B < K``: distinct sources per batch, each drawn equally often."""
+        order = _rotation(len(self.groups), total * self.batch_size, self.batch_size, generator)
+        counts = torch.bincount(order, minlength=len(self.groups)).tolist()
+        slots = torch.empty_like(order)
+        for k, (group, count) in enumerate(zip(self.groups, counts, strict=True)):
+            slots[order == k] = _stream(group, count, generator)
+        return slots.view(total, self.batch_size)
+
     def __iter__(self) -> Iterator[list[int]]:
         batches = self.epoch_batches()[self.rank :: self.num_replicas]
         resume_at, self._resume_at = self._resume_at, None
         start = resume_at[1] if resume_at is not None and resume_at[0] == self.epoch else 0
         yield from batches[start:].tolist()
+
+
+def _stream(group: Tensor, count: int, generator: torch.Generator) -> Tensor:
+    """``count`` items of ``group``: fresh random permutations of it, concatenated and cut."""
+    cycles = max(1, math.ceil(count / len(group)))
+    return torch.cat(
+        [group[torch.randperm(len(group), generator=generator)] for _ in range(cycles)]
+    )[:count]
+
+
+def _rotation(num_sources: int, slots: int, batch_size: int, generator: torch.Generator) -> Tensor:
+    """(slots,) source positions: random permutations of ``range(num_sources)`` back to back,
+    each arranged so that no run of ``batch_size`` slots (a batch) holds a source twice.
+
+    Needs ``batch_size <= num_sources``. The sources already in the batch that a permutation
+    completes are moved behind the ones that complete it.
+    """
+    order: list[int] = []
+    while len(order) < slots:
+        filled = len(order) % batch_size
+        in_batch = set(order[len(order) - filled :])
+        permutation = torch.randperm(num_sources, generator=generator).tolist()
+        free = [k for k in permutation if k not in in_batch]
+        taken = [k for k in permutation if k in in_batch]
+        need = batch_size - filled
+        order += free[:need] + taken + free[need:]
+    return torch.tensor(order[:slots], dtype=torch.long)
 
 
 def _quotas(sizes: Tensor, total: int, batch_size: int) -> Tensor:

@@ -1,6 +1,18 @@
 """The restoration tasks of the paper: fine degradation ids, sources (potential indices), aliases.
 
 ``TASKS`` follows the paper's release: noise sigma 15/25/50 are three fine ids of one source.
+``clean`` (input = target, not in the paper) is an optional source of its own: it teaches a
+model to leave undegraded photos alone, and as a source the WB and contrast terms see it like
+any other (its barycenter embedding should match the others', its residual is the "no
+degradation" class).
+
+CDD-11 (the compound benchmark of OneRestore: low light, haze, rain and snow, alone and
+combined) adds eleven tasks ``cdd_<kind>`` (``cdd_low``, ``cdd_haze_rain``, ...,
+``cdd_low_haze_snow``; alias ``cdd11``), one per folder of the benchmark (``CDD11_KINDS``), each
+its own source: fine ids 8..18, sources 6..16, after the paper's and ``clean``. Their
+``synthetic`` spec is the stand-in this library draws on clean photos: the parts in physical
+order, haze (the scene's air), then rain or snow (near the lens), then low light (the exposure
+and its sensor noise), e.g. ``cdd_low_haze_snow`` -> ``"haze+snow+lowlight"``.
 
 Example:
     >>> TASKS["derain"].fine_id, TASKS["derain"].source
@@ -15,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "CDD11_KINDS",
     "SOURCE_NAMES",
     "TASKS",
     "TASK_ALIASES",
@@ -23,7 +36,31 @@ __all__ = [
     "resolve_tasks",
 ]
 
-SOURCE_NAMES: tuple[str, ...] = ("noise", "rain", "haze", "blur", "lowlight")
+# CDD-11 folder name -> the synthetic stand-in's degradation spec
+_CDD11_SPECS: dict[str, str] = {
+    "low": "lowlight",
+    "haze": "haze",
+    "rain": "rain",
+    "snow": "snow",
+    "low_haze": "haze+lowlight",
+    "low_rain": "rain+lowlight",
+    "low_snow": "snow+lowlight",
+    "haze_rain": "haze+rain",
+    "haze_snow": "haze+snow",
+    "low_haze_rain": "haze+rain+lowlight",
+    "low_haze_snow": "haze+snow+lowlight",
+}
+CDD11_KINDS: tuple[str, ...] = tuple(_CDD11_SPECS)
+
+SOURCE_NAMES: tuple[str, ...] = (
+    "noise",
+    "rain",
+    "haze",
+    "blur",
+    "lowlight",
+    "clean",
+    *(f"cdd_{kind}" for kind in CDD11_KINDS),
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +95,11 @@ TASKS: dict[str, TaskInfo] = {
     "dehaze": TaskInfo("dehaze", 4, 2, "haze", "haze", True, 1),
     "deblur": TaskInfo("deblur", 5, 3, "blur", "motion_blur", True, 35),
     "lowlight": TaskInfo("lowlight", 6, 4, "lowlight", "lowlight", True, 150),
+    "clean": TaskInfo("clean", 7, 5, "clean", "clean", False, 1),
+    **{
+        f"cdd_{kind}": TaskInfo(f"cdd_{kind}", 8 + i, 6 + i, f"cdd_{kind}", spec, True, 1)
+        for i, (kind, spec) in enumerate(_CDD11_SPECS.items())
+    },
 }
 
 TASK_ALIASES: dict[str, tuple[str, ...]] = {
@@ -82,7 +124,11 @@ TASK_ALIASES: dict[str, tuple[str, ...]] = {
     "lol": ("lowlight",),
     "enhance": ("lowlight",),
     "3task": ("denoise_15", "denoise_25", "denoise_50", "derain", "dehaze"),
-    "5task": tuple(TASKS),
+    "5task": ("denoise_15", "denoise_25", "denoise_50", "derain", "dehaze", "deblur", "lowlight"),
+    "identity": ("clean",),
+    "none": ("clean",),
+    "cdd11": tuple(f"cdd_{kind}" for kind in CDD11_KINDS),
+    "cdd-11": tuple(f"cdd_{kind}" for kind in CDD11_KINDS),
 }
 
 

@@ -26,7 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["PairedRandomCrop", "center_crop", "dihedral", "ensure_min_size", "random_dihedral"]
+__all__ = [
+    "PairedRandomCrop",
+    "center_crop",
+    "dihedral",
+    "ensure_min_size",
+    "random_dihedral",
+    "random_flat_contrast",
+]
 
 SmallImagePolicy = Literal["pad", "upscale"]
 
@@ -78,11 +85,18 @@ def center_crop(image: Tensor, size: int) -> Tensor:
 class PairedRandomCrop:
     """Random ``size x size`` crop plus a random dihedral mode, identical for all images.
 
+    A crop in which one of the images is all black (exact zeros, e.g. the background of
+    ``astronaut`` as a clean or low-light input) is drawn again, up to ``BLACK_RETRIES`` times:
+    on an all-zero input every feature of a bias-free Restormer is exactly zero, each layer
+    norm then scales its gradient by ``1/sqrt(eps)`` and the step's gradient overflows.
+
     Args:
         size: patch side in pixels.
         dihedral: apply one of the 8 flip/rotation modes.
         small: policy for images smaller than ``size``: ``"pad"`` or ``"upscale"``.
     """
+
+    BLACK_RETRIES = 10
 
     def __init__(self, size: int, dihedral: bool = True, small: SmallImagePolicy = "pad") -> None:
         if size < 1:
@@ -103,9 +117,42 @@ class PairedRandomCrop:
             raise ValueError(f"paired images differ in size: {sizes}")
         images = tuple(ensure_min_size(image, self.size, self.small) for image in images)
         height, width = images[0].shape[-2:]
-        top = int(torch.randint(height - self.size + 1, (1,), generator=generator))
-        left = int(torch.randint(width - self.size + 1, (1,), generator=generator))
-        out = tuple(image[..., top : top + self.size, left : left + self.size] for image in images)
+        for _ in range(self.BLACK_RETRIES + 1):
+            top = int(torch.randint(height - self.size + 1, (1,), generator=generator))
+            left = int(torch.randint(width - self.size + 1, (1,), generator=generator))
+            out = tuple(
+                image[..., top : top + self.size, left : left + self.size] for image in images
+            )
+            if all(bool(image.any()) for image in out):
+                break
         if self.dihedral:
             out = random_dihedral(*out, generator=generator)
         return tuple(image.contiguous() for image in out)
+
+
+def random_flat_contrast(
+    image: Tensor,
+    probability: float,
+    contrast: tuple[float, float] = (0.3, 1.0),
+    brightness: tuple[float, float] = (-0.2, 0.0),
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """With ``probability``, lower the contrast of a clean ``(C, H, W)`` patch and shift it.
+
+    ``x' = clamp(m + c (x - m) + b, 0, 1)`` with ``m`` the patch mean, ``c ~ U(contrast)`` and
+    ``b ~ U(brightness)``: flat clean content (a grey wall, an overcast scene, a dim room).
+    Applied to the clean image before its synthetic degradation, it teaches a model that low
+    contrast alone is not haze, so clean flat photos come out unchanged. The shift only darkens
+    by default: haze brightens towards its airlight, and a brighter flat patch would teach the
+    model to leave haze in place.
+    """
+    if not 0.0 <= probability <= 1.0:
+        raise ValueError(f"flat-contrast probability must be in [0, 1], got {probability}")
+    if probability == 0.0 or float(torch.rand((), generator=generator)) >= probability:
+        return image
+    c_lo, c_hi = contrast
+    b_lo, b_hi = brightness
+    c = c_lo + (c_hi - c_lo) * float(torch.rand((), generator=generator))
+    b = b_lo + (b_hi - b_lo) * float(torch.rand((), generator=generator))
+    mean = image.mean()
+    return (mean + c * (image - mean) + b).clamp(0.0, 1.0)

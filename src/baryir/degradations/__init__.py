@@ -13,8 +13,17 @@ Example:
 
 from baryir.degradations.base import Degradation
 from baryir.degradations.blur import DefocusBlur, MotionBlur
+from baryir.degradations.camera import (
+    ChromaticAberration,
+    Downscale,
+    GlassBlur,
+    ISONoise,
+    ShotNoise,
+    ZoomBlur,
+)
 from baryir.degradations.colorcast import ColorCast
 from baryir.degradations.haze import Haze
+from baryir.degradations.identity import Identity
 from baryir.degradations.jpeg import JPEGCompression
 from baryir.degradations.lowlight import LowLight
 from baryir.degradations.noise import GaussianNoise
@@ -26,18 +35,33 @@ from baryir.degradations.pipeline import (
     seed_from_name,
 )
 from baryir.degradations.rain import RainStreaks
+from baryir.degradations.snow import Snowfall
+from baryir.degradations.weather import Fog, Illumination, Shadow, Spatter, SunFlare
 
 __all__ = [
+    "ChromaticAberration",
     "ColorCast",
     "Compose",
     "DefocusBlur",
     "Degradation",
+    "Downscale",
+    "Fog",
     "GaussianNoise",
+    "GlassBlur",
     "Haze",
+    "ISONoise",
+    "Identity",
+    "Illumination",
     "JPEGCompression",
     "LowLight",
     "MotionBlur",
     "RainStreaks",
+    "Shadow",
+    "ShotNoise",
+    "Snowfall",
+    "Spatter",
+    "SunFlare",
+    "ZoomBlur",
     "available_degradations",
     "build_degradation",
     "generator_for",

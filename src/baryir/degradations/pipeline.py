@@ -11,12 +11,23 @@ from torch import Tensor
 
 from baryir.degradations.base import Degradation, ParamRange
 from baryir.degradations.blur import DefocusBlur, MotionBlur
+from baryir.degradations.camera import (
+    ChromaticAberration,
+    Downscale,
+    GlassBlur,
+    ISONoise,
+    ShotNoise,
+    ZoomBlur,
+)
 from baryir.degradations.colorcast import ColorCast
 from baryir.degradations.haze import Haze
+from baryir.degradations.identity import Identity
 from baryir.degradations.jpeg import JPEGCompression
 from baryir.degradations.lowlight import LowLight
 from baryir.degradations.noise import GaussianNoise
 from baryir.degradations.rain import RAIN_PRESETS, RainStreaks
+from baryir.degradations.snow import Snowfall
+from baryir.degradations.weather import Fog, Illumination, Shadow, Spatter, SunFlare
 
 __all__ = [
     "Compose",
@@ -101,12 +112,24 @@ _NUMERIC: dict[str, tuple[type[Degradation], str]] = {
     "jpeg": (JPEGCompression, "quality"),
     "lowlight": (LowLight, "exposure"),
     "colorcast": (ColorCast, "distance"),
+    "snow": (Snowfall, "amount"),
+    "fog": (Fog, "density"),
+    "sun_flare": (SunFlare, "radius"),
+    "shadow": (Shadow, "intensity"),
+    "spatter": (Spatter, "intensity"),
+    "illumination": (Illumination, "intensity"),
+    "iso_noise": (ISONoise, "intensity"),
+    "shot_noise": (ShotNoise, "scale"),
+    "downscale": (Downscale, "scale"),
+    "zoom_blur": (ZoomBlur, "factor"),
+    "glass_blur": (GlassBlur, "delta"),
+    "chromatic_aberration": (ChromaticAberration, "distortion"),
 }
 
 
 def available_degradations() -> list[str]:
     """The names :func:`build_degradation` accepts, sorted."""
-    return sorted([*_NUMERIC, "rain"])
+    return sorted([*_NUMERIC, "rain", "clean"])
 
 
 def build_degradation(spec: str) -> Degradation:
@@ -115,8 +138,14 @@ def build_degradation(spec: str) -> Degradation:
     Grammar: parts joined by ``+`` (a :class:`Compose`, applied left to right); each part is
     ``name`` or ``name:arg``. Arguments: ``noise:SIGMA`` (0..255 units), ``rain:LEVEL``
     (light/medium/heavy), ``haze:BETA``, ``motion_blur:SIZE`` (odd), ``defocus:RADIUS``,
-    ``jpeg:QUALITY``, ``lowlight:EXPOSURE``, ``colorcast:DISTANCE``; numeric arguments take
-    ``N`` or ``MIN-MAX`` (drawn per image). Without an argument the class defaults apply.
+    ``jpeg:QUALITY``, ``lowlight:EXPOSURE``, ``colorcast:DISTANCE``, ``clean`` (the identity,
+    no argument); falling ``snow:AMOUNT``; from albumentations (``weather.py``, ``camera.py``):
+    ``fog:DENSITY``, ``sun_flare:RADIUS``, ``shadow:INTENSITY``, ``spatter:INTENSITY``,
+    ``illumination:INTENSITY``, ``iso_noise:INTENSITY``, ``shot_noise:SCALE``,
+    ``downscale:SCALE``, ``zoom_blur:FACTOR``, ``glass_blur:DELTA``,
+    ``chromatic_aberration:DISTORTION``. Numeric arguments take ``N`` or ``MIN-MAX`` (drawn per
+    image). Without an argument the class defaults apply; each class documents its allowed
+    range and default.
     """
     parts = [part.strip() for part in spec.split("+")]
     if not spec.strip() or any(not part for part in parts):
@@ -128,6 +157,10 @@ def build_degradation(spec: str) -> Degradation:
         arg = arg.strip() if ":" in part else None
         if name == "rain":
             built.append(_rain(arg, spec))
+        elif name == "clean":
+            if arg is not None:
+                raise ValueError(f"'clean' takes no argument in degradation spec {spec!r}")
+            built.append(Identity())
         elif name in _NUMERIC:
             cls, key = _NUMERIC[name]
             value = None if arg is None else _parse_range(arg, spec)

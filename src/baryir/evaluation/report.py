@@ -11,11 +11,12 @@ from typing import Any
 
 from torch import Tensor
 
-from baryir.io.atomic import atomic_path
+from baryir.io.atomic import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("psnr", "ssim", "input_psnr", "input_ssim")
+COLUMNS = ("psnr", "ssim", "input_psnr", "input_ssim", "worse")
+"""Report columns: restored and input PSNR/SSIM, and the share of images made worse."""
 
 
 def format_table(
@@ -41,12 +42,6 @@ def format_table(
     lines = [fmt.format(*header), "-" * (sum(widths) + 2 * (len(widths) - 1))]
     lines += [fmt.format(*row) for row in rows]
     return "\n".join(lines)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and an atomic rename."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
 
 
 def write_tables(

@@ -20,7 +20,8 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from baryir.inference import restore
-from baryir.metrics import EvalProtocol, crop_to_multiple, restoration_metrics
+from baryir.metrics import EvalProtocol, WorseThanInput, crop_to_multiple, restoration_metrics
+from baryir.models import load_model
 
 __all__ = ["ImageCallback", "default_data_root", "evaluate", "load_network", "resolve_datasets"]
 
@@ -43,12 +44,8 @@ def default_data_root() -> Path | None:
 
 
 def load_network(model: nn.Module | str | Path, name: str | None = None) -> nn.Module:
-    """``model`` itself, or the network stored in a checkpoint/weights file at that path."""
-    if isinstance(model, nn.Module):
-        return model
-    from baryir.commands.loading import load_model
-
-    return load_model(model, name)[0]
+    """``model`` itself, or the network in a weights file (:func:`baryir.models.load_model`)."""
+    return model if isinstance(model, nn.Module) else load_model(model, name)
 
 
 def resolve_datasets(
@@ -111,7 +108,8 @@ def evaluate(
         on_image: called after each image (e.g. to keep examples for a picture).
 
     Returns:
-        ``{label: {"psnr", "ssim", "input_psnr", "input_ssim", "images"}}`` (dB, SSIM in [0, 1]).
+        ``{label: {"psnr", "ssim", "input_psnr", "input_ssim", "worse", "images"}}`` (dB, SSIM
+        in [0, 1], ``worse``: share of images whose PSNR fell below their input's).
 
     Example:
         >>> model = create_model("baryir-tiny")
@@ -130,6 +128,7 @@ def evaluate(
             restoration_metrics(protocol),
             restoration_metrics(protocol),
         )
+        worse = WorseThanInput(protocol)
         count = len(dataset) if max_images is None else min(len(dataset), max_images)
         if count == 0:
             raise ValueError(f"evaluate: test set {label!r} holds no images")
@@ -142,6 +141,7 @@ def evaluate(
             restored = restore(network, degraded, tile=tile, tile_overlap=tile_overlap)
             restored_metrics.update(restored[None], target[None])
             degraded_metrics.update(degraded[None], target[None])
+            worse.update(restored[None], degraded[None], target[None])
             if on_image is not None:
                 on_image(label, {**item, "input": degraded, "target": target}, restored)
         scores, inputs = restored_metrics.compute(), degraded_metrics.compute()
@@ -150,6 +150,7 @@ def evaluate(
             "ssim": float(scores["ssim"]),
             "input_psnr": float(inputs["psnr"]),
             "input_ssim": float(inputs["ssim"]),
+            "worse": float(worse.compute()),
             "images": float(count),
         }
         log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)

@@ -22,18 +22,16 @@ seeded by ``(seed, spec, file stem)``, so two runs give the same inputs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from torch.utils.data import Dataset
 
-from baryir.io.yaml_file import read_yaml_mapping
+from baryir.io.yaml_file import parse_dataclass, read_yaml_mapping
 from baryir.metrics import EvalProtocol
 
-__all__ = ["Suite", "SuiteSet", "load_suite", "parse_suite"]
-
-_KEYS = {"name", "seed", "root", "protocol", "clean_sets", "degradations", "sets", "real"}
+__all__ = ["Suite", "SuiteEntry", "SuiteFile", "SuiteSet", "load_suite", "parse_suite"]
 
 
 @dataclass(frozen=True)
@@ -43,6 +41,46 @@ class SuiteSet:
     spec: str
     label: str
     note: str | None = None
+
+
+@dataclass(frozen=True)
+class SuiteEntry:
+    """An entry of a suite file's ``sets`` given as a mapping.
+
+    Args:
+        spec: a :func:`build_test_set` spec.
+        note: shown in brackets after the row label.
+        label: the row label (default: made from the spec).
+    """
+
+    spec: str
+    note: str | None = None
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class SuiteFile:
+    """The keys of a suite file (see the module docstring), checked by jsonargparse.
+
+    Args:
+        name: suite name (default: the file stem).
+        seed: seed of the synthetic degradations.
+        root: data root for named sets and the real folders.
+        protocol: how outputs are scored (:class:`EvalProtocol` fields).
+        clean_sets: clean test sets, each degraded by every entry of ``degradations``.
+        degradations: degradation specs (a bare number is a noise sigma).
+        sets: further test set specs, or ``{spec, note, label}`` mappings.
+        real: folders of real degraded photos (no ground truth), relative to ``root``.
+    """
+
+    name: str = "suite"
+    seed: int = 0
+    root: str | None = None
+    protocol: EvalProtocol = field(default_factory=EvalProtocol)
+    clean_sets: list[str] = field(default_factory=list)
+    degradations: list[str | int | float] = field(default_factory=list)
+    sets: list[str | SuiteEntry] = field(default_factory=list)
+    real: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -111,14 +149,6 @@ class Suite:
         return folders
 
 
-def _strings(value: Any, key: str, where: str) -> list[str]:
-    if value is None:
-        return []
-    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
-        raise ValueError(f"{where}: {key!r} must be a list of strings")
-    return [str(v) for v in value]
-
-
 def _synthetic_label(clean_set: str, spec: str) -> str:
     if spec.replace(".", "", 1).isdigit():
         spec = f"noise:{spec}"
@@ -133,37 +163,20 @@ def _spec_label(spec: str) -> str:
     return _synthetic_label(name, degradation) if degradation else spec
 
 
-def _parse_sets(value: Any, where: str) -> list[SuiteSet]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise ValueError(f"{where}: 'sets' must be a list")
-    out = []
-    for entry in value:
-        if isinstance(entry, str):
-            spec, note, label = entry, None, None
-        elif isinstance(entry, dict) and isinstance(entry.get("spec"), str):
-            unknown = set(entry) - {"spec", "note", "label"}
-            if unknown:
-                raise ValueError(f"{where}: unknown keys {sorted(unknown)} in set {entry!r}")
-            spec, note, label = entry["spec"], entry.get("note"), entry.get("label")
-        else:
-            raise ValueError(f"{where}: each of 'sets' is a spec string or {{spec, note}}")
-        label = label or _spec_label(spec)
-        out.append(SuiteSet(spec, f"{label} [{note}]" if note else label, note))
-    return out
+def _suite_set(entry: str | SuiteEntry) -> SuiteSet:
+    spec, note, label = (entry, None, None) if isinstance(entry, str) else astuple(entry)
+    label = label or _spec_label(spec)
+    return SuiteSet(spec, f"{label} [{note}]" if note else label, note)
 
 
 def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
-    """Build a :class:`Suite` from a parsed YAML mapping (``where`` names it in errors)."""
-    if not isinstance(config, dict):
-        raise ValueError(f"{where}: expected a mapping at the top level")
-    unknown = set(config) - _KEYS
-    if unknown:
-        raise ValueError(f"{where}: unknown keys {sorted(unknown)}; valid: {sorted(_KEYS)}")
-    clean_sets = _strings(config.get("clean_sets"), "clean_sets", where)
-    degradations = _strings(config.get("degradations"), "degradations", where)
-    if bool(clean_sets) != bool(degradations):
+    """Build a :class:`Suite` from a parsed YAML mapping (``where`` names it in errors).
+
+    The keys and their types are checked by jsonargparse (:class:`SuiteFile`); the rest here.
+    """
+    file = SuiteFile(**parse_dataclass(SuiteFile, config, where))
+    degradations = [str(spec) for spec in file.degradations]
+    if bool(file.clean_sets) != bool(degradations):
         raise ValueError(f"{where}: 'clean_sets' and 'degradations' go together")
     from baryir.degradations import build_degradation
 
@@ -171,29 +184,23 @@ def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
         build_degradation(f"noise:{spec}" if spec.replace(".", "", 1).isdigit() else spec)
     sets = [
         SuiteSet(f"{clean}:{spec}", _synthetic_label(clean, spec))
-        for clean in clean_sets
+        for clean in file.clean_sets
         for spec in degradations
     ]
-    sets += _parse_sets(config.get("sets"), where)
-    real = _strings(config.get("real"), "real", where)
-    if not sets and not real:
+    sets += [_suite_set(entry) for entry in file.sets]
+    if not sets and not file.real:
         raise ValueError(f"{where}: the suite has no sets and no real folders")
-    protocol_config = config.get("protocol") or {}
-    valid = {f.name for f in fields(EvalProtocol)}
-    if not isinstance(protocol_config, dict) or set(protocol_config) - valid:
-        raise ValueError(f"{where}: 'protocol' takes EvalProtocol fields {sorted(valid)}")
     labels = [s.label for s in sets]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
         raise ValueError(f"{where}: duplicate rows {duplicates}")
-    root = config.get("root")
     return Suite(
-        name=str(config.get("name") or "suite"),
-        seed=int(config.get("seed", 0)),
-        root=Path(root) if root else None,
-        protocol=EvalProtocol(**protocol_config),
+        name=file.name,
+        seed=file.seed,
+        root=Path(file.root) if file.root else None,
+        protocol=file.protocol,
         sets=tuple(sets),
-        real=tuple(real),
+        real=tuple(file.real),
     )
 
 

@@ -8,6 +8,7 @@ import logging
 import torch
 from torch import Tensor, nn
 
+from baryir.inference.precision import Precision, autocast_for
 from baryir.inference.tiling import tiled_forward
 
 __all__ = ["FALLBACK_TILES", "MIN_TILE", "restore"]
@@ -22,10 +23,11 @@ MIN_TILE = 64
 
 
 def _restored(model: nn.Module, image: Tensor) -> Tensor:
-    """``model(image).restored``, or the output itself when the model returns a tensor."""
+    """``model(image).restored`` (or the output itself when the model returns a tensor), float32
+    whatever precision the model computed in."""
     output = model(image)
     if isinstance(output, Tensor):
-        return output
+        return output.float()
     restored = getattr(output, "restored", None)
     if not isinstance(restored, Tensor):
         raise TypeError(
@@ -57,6 +59,7 @@ def restore(
     tile: int | None = None,
     tile_overlap: int = 32,
     device: torch.device | str | None = None,
+    precision: Precision = "fp32",
 ) -> Tensor:
     """Restore ``(3, H, W)`` or ``(B, 3, H, W)`` images in ``[0, 1]`` with ``model``.
 
@@ -75,6 +78,9 @@ def restore(
         tile_overlap: overlap of neighbouring tiles (capped at half the tile).
         device: where the model runs; when given, the model is moved there. Default: the
             model's device (or the image's for a model without parameters).
+        precision: ``"fp32"`` or ``"bf16"`` (autocast; on CPUs with AMX or AVX-512 BF16 and
+            bf16-capable GPUs, elsewhere a warning and fp32: see
+            :func:`~baryir.inference.precision.autocast_for`). The output is float32.
 
     Returns:
         The restored image, same shape as ``image``, on ``image``'s device.
@@ -98,7 +104,7 @@ def restore(
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast_for(precision, run_device):
             for index, size in enumerate(schedule):
                 try:
                     if size is None:

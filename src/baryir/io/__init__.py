@@ -1,6 +1,6 @@
-"""Safe image and weights I/O."""
+"""Safe image and weights I/O: every read checked, every write atomic."""
 
-from baryir.io.atomic import atomic_path
+from baryir.io.atomic import atomic_path, atomic_write_text
 from baryir.io.checkpoint import (
     CheckpointError,
     UnsafeCheckpointError,
@@ -8,6 +8,8 @@ from baryir.io.checkpoint import (
     export_weights,
     load_checkpoint,
     load_weights,
+    network_state_from_lightning,
+    unwrap_state_dict,
 )
 from baryir.io.image import (
     IMAGE_EXTENSIONS,
@@ -29,11 +31,14 @@ __all__ = [
     "UnsafeCheckpointError",
     "atomic_path",
     "atomic_save",
+    "atomic_write_text",
     "export_weights",
     "list_images",
     "load_checkpoint",
     "load_weights",
+    "network_state_from_lightning",
     "read_image",
     "read_image_info",
+    "unwrap_state_dict",
     "write_image",
 ]

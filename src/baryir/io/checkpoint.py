@@ -1,16 +1,18 @@
-"""Load and save weights safely: ``torch.load(weights_only=True)`` only, safetensors for export.
+"""Read and write weights files safely: ``torch.load(weights_only=True)`` only, safetensors out.
 
-Formats read by :func:`load_weights`:
+This module knows file formats, not networks (:func:`baryir.models.load_model` builds the network
+from what :func:`load_weights` returns). Formats, recognised from the suffix:
 
 - ``.safetensors``: the tensors, plus a JSON config ``{"model": name, "config": {...}}`` from a
   sidecar file (``<file>.safetensors.json`` or ``<stem>.json``) or, failing that, from the
   safetensors header metadata written by :func:`export_weights`.
-- ``.ckpt`` (Lightning) and ``.pth`` / ``.pt`` / ``.bin``: the state dict is the file itself
-  when all its values are tensors, else the first of ``state_dict``, ``params_ema``, ``params``,
-  ``model`` that is. Keys of a Lightning ``state_dict`` prefixed ``model.`` are kept with the
-  prefix stripped (the other sub-modules, e.g. the potentials, are dropped); a DataParallel
-  ``module.`` prefix is stripped. The config comes from ``hyper_parameters`` when it names the
-  model (``model``: str, ``model_args``: dict).
+- ``.ckpt``, ``.pth``, ``.pt``, ``.bin``: a torch file read by :func:`load_checkpoint`. A
+  Lightning checkpoint of ``RestorationTask`` gives its network's weights through
+  :func:`network_state_from_lightning` and its config from ``hyper_parameters`` (``model``: str,
+  ``model_args``: dict); any other file (a raw or wrapped state dict, e.g. the authors' released
+  ``.pth``) is unwrapped by :func:`unwrap_state_dict`.
+
+Files are written through :func:`baryir.io.atomic.atomic_path` (temporary file, fsync, rename).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import json
 import logging
 import pickle
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +30,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import Tensor
 
-from baryir.io.atomic import atomic_path
+from baryir.io.atomic import atomic_path, atomic_write_text
 
 __all__ = [
     "CheckpointError",
@@ -36,13 +39,17 @@ __all__ = [
     "export_weights",
     "load_checkpoint",
     "load_weights",
+    "network_state_from_lightning",
+    "unwrap_state_dict",
 ]
 
 log = logging.getLogger(__name__)
 
 _TORCH_SUFFIXES = (".ckpt", ".pth", ".pt", ".bin")
-_STATE_DICT_KEYS = ("state_dict", "params_ema", "params", "model")
+_WRAPPER_KEYS = ("state_dict", "params_ema", "params", "model")
+_PREFIXES = ("module.", "net.")  # DataParallel and the authors' training wrapper
 _LIGHTNING_PREFIX = "model."
+_EMA_PREFIX = "ema.module."  # RestorationTask.model, the network
 
 
 class CheckpointError(ValueError):
@@ -90,41 +97,63 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
-def _is_state_dict(obj: Any) -> bool:
-    return (
-        isinstance(obj, dict) and len(obj) > 0 and all(isinstance(v, Tensor) for v in obj.values())
+def _tensors(mapping: Any) -> dict[str, Tensor]:
+    if not isinstance(mapping, Mapping):
+        return {}
+    return {str(k): v for k, v in mapping.items() if isinstance(v, Tensor)}
+
+
+def unwrap_state_dict(
+    checkpoint: Mapping[str, Any], source: str = "checkpoint"
+) -> dict[str, Tensor]:
+    """The tensors of a saved state dict, however it is wrapped (the one unwrapper).
+
+    Takes the first of ``state_dict``, ``params_ema``, ``params``, ``model`` that holds tensors,
+    else the mapping itself; keeps the tensor entries; strips a ``module.`` or ``net.`` prefix
+    that every key carries (DataParallel, the authors' training wrapper), repeatedly. Pure: no
+    file is read (``source`` names the checkpoint in the error).
+
+    Raises:
+        CheckpointError: no tensors found.
+    """
+    state_dict = next(
+        (found for key in _WRAPPER_KEYS if (found := _tensors(checkpoint.get(key)))),
+        _tensors(checkpoint),
+    )
+    if not state_dict:
+        raise CheckpointError(
+            f"no state dict in {source}: expected tensors at the top level or under one of "
+            f"{list(_WRAPPER_KEYS)}, found keys {sorted(map(str, checkpoint))[:10]}"
+        )
+    while prefix := next((p for p in _PREFIXES if all(k.startswith(p) for k in state_dict)), None):
+        state_dict = {k.removeprefix(prefix): v for k, v in state_dict.items()}
+    return state_dict
+
+
+def _is_lightning(checkpoint: Mapping[str, Any]) -> bool:
+    state_dict = checkpoint.get("state_dict")
+    return isinstance(state_dict, Mapping) and any(
+        str(k).startswith(_LIGHTNING_PREFIX) for k in state_dict
     )
 
 
-def _strip_prefix(state_dict: dict[str, Tensor], prefix: str) -> dict[str, Tensor]:
-    return {k.removeprefix(prefix): v for k, v in state_dict.items()}
+def network_state_from_lightning(checkpoint: Mapping[str, Any]) -> dict[str, Tensor]:
+    """The network's weights in a Lightning checkpoint of ``RestorationTask``.
 
-
-def _torch_state_dict(checkpoint: dict[str, Any], path: Path) -> dict[str, Tensor]:
-    if _is_state_dict(checkpoint):
-        state_dict = checkpoint
-    else:
-        found = next(
-            (checkpoint[k] for k in _STATE_DICT_KEYS if _is_state_dict(checkpoint.get(k))), None
-        )
-        if found is None:
-            raise CheckpointError(
-                f"no state dict in {path}: expected tensors at the top level or under one of "
-                f"{list(_STATE_DICT_KEYS)}, found keys {sorted(checkpoint)[:10]}"
-            )
-        state_dict = found
-    if "state_dict" in checkpoint and any(k.startswith(_LIGHTNING_PREFIX) for k in state_dict):
-        dropped = [k for k in state_dict if not k.startswith(_LIGHTNING_PREFIX)]
-        if dropped:
-            log.debug("%s: dropped %d keys outside %r", path, len(dropped), _LIGHTNING_PREFIX)
-        state_dict = {
-            k.removeprefix(_LIGHTNING_PREFIX): v
-            for k, v in state_dict.items()
-            if k.startswith(_LIGHTNING_PREFIX)
-        }
-    if all(k.startswith("module.") for k in state_dict):
-        state_dict = _strip_prefix(state_dict, "module.")
-    return state_dict
+    The entries of ``state_dict`` under ``ema.module.`` (the weight average, when the task kept
+    one: ``ema_decay``) or else ``model.`` (the task's network), with the prefix stripped; the
+    other sub-modules (the dual potentials, the raw weights beside an average) are left out.
+    This is the one place where a training checkpoint's network weights are read: ``baryir
+    restore/export/suite/compare``, ``create_model(..., weights=)`` and
+    ``baryir.evaluate(path)`` all come here.
+    """
+    state_dict = checkpoint["state_dict"]
+    prefix = (
+        _EMA_PREFIX if any(k.startswith(_EMA_PREFIX) for k in state_dict) else _LIGHTNING_PREFIX
+    )
+    network = {k.removeprefix(prefix): v for k, v in state_dict.items() if k.startswith(prefix)}
+    log.debug("dropped %d keys outside %r", len(state_dict) - len(network), prefix)
+    return network
 
 
 def _hparams_config(checkpoint: dict[str, Any]) -> dict[str, Any] | None:
@@ -187,7 +216,9 @@ def load_weights(path: str | Path) -> tuple[dict[str, Tensor], dict[str, Any] | 
         return state_dict, config
     if suffix in _TORCH_SUFFIXES:
         checkpoint = load_checkpoint(path)
-        return _torch_state_dict(checkpoint, path), _hparams_config(checkpoint)
+        if _is_lightning(checkpoint):
+            return network_state_from_lightning(checkpoint), _hparams_config(checkpoint)
+        return unwrap_state_dict(checkpoint, str(path)), _hparams_config(checkpoint)
     raise CheckpointError(
         f"unsupported weights format {path}: expected .safetensors or one of "
         f"{list(_TORCH_SUFFIXES)}"
@@ -219,11 +250,16 @@ def export_weights(
     sidecar = {"model": model_name, "config": json.loads(config_json)}
     with atomic_path(path) as tmp:
         save_file(tensors, tmp, metadata={"model": model_name, "config": config_json})
-    with atomic_path(path.with_suffix(".json")) as tmp:
-        tmp.write_text(json.dumps(sidecar, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    atomic_write_text(
+        path.with_suffix(".json"), json.dumps(sidecar, indent=2, sort_keys=True) + "\n"
+    )
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
-    """``torch.save(obj, path)`` atomically (temporary file, then ``os.replace``)."""
+    """``torch.save(obj, path)`` through :func:`baryir.io.atomic.atomic_path`.
+
+    On any error (or if the process dies) ``path`` keeps its previous content; the temporary
+    file is removed when the error is a Python exception.
+    """
     with atomic_path(path) as tmp:
         torch.save(obj, tmp)

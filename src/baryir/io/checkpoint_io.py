@@ -1,64 +1,26 @@
 """A Lightning ``CheckpointIO`` that never leaves a partial checkpoint and never runs pickled code.
 
-``save_checkpoint`` writes ``<folder>/.<name>.<random>.tmp``, flushes and ``fsync``s it, moves it
-onto the target with ``os.replace`` (atomic on POSIX and Windows) and ``fsync``s the folder, so
-a process killed at any moment (even by SIGKILL) leaves either the previous ``last.ckpt`` or the
-new one, never a truncated file. ``load_checkpoint`` always uses ``torch.load(weights_only=True)``:
-a checkpoint that needs code to unpickle is refused with :class:`UnsafeCheckpointError`.
+What it adds to Lightning's ``TorchCheckpointIO``: checkpoints are written through the one atomic
+writer (:func:`baryir.io.atomic.atomic_path`: a temporary file in the checkpoint's own folder,
+fsync, rename; Lightning stages a local file in the system's temporary folder and moves it
+without fsync), and ``load_checkpoint`` always uses ``torch.load(weights_only=True)`` whatever
+the trainer asks, refusing a checkpoint that needs code to unpickle with one line
+(:class:`~baryir.io.checkpoint.UnsafeCheckpointError`).
 
-The ``baryir`` command installs it by default (``trainer.plugins``).
+The ``baryir`` command installs it by default (``trainer.plugins``, see :mod:`baryir.cli`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import torch
 from lightning.fabric.utilities.types import _PATH
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from baryir.io.checkpoint import load_checkpoint
+from baryir.io.checkpoint import atomic_save, load_checkpoint
 
-__all__ = ["AtomicCheckpointIO", "atomic_torch_save"]
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Persist a rename (POSIX); a no-op where folders cannot be opened (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    """``torch.save(obj, path)`` through a temporary file in the same folder, fsync and rename.
-
-    On any error (or if the process dies) ``path`` keeps its previous content; the temporary
-    file is removed when the error is a Python exception.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-    _fsync_dir(path.parent)
+__all__ = ["AtomicCheckpointIO"]
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -74,7 +36,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
-        atomic_torch_save(checkpoint, path)
+        atomic_save(checkpoint, path)
 
     def load_checkpoint(
         self,

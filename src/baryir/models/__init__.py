@@ -1,19 +1,24 @@
 """Restoration networks (plain ``nn.Module``s): BaryNet, BaryNetP, Restormer, PromptIR, the
-dual potentials, the model registry and the released-checkpoint loader."""
+dual potentials, the model registry and the one weights loader (``load_model``)."""
 
 from baryir.models.barynet import BaryNet
 from baryir.models.barynet_promptir import BaryNetP
 from baryir.models.base import RestorationModel
-from baryir.models.official import (
-    convert_official_checkpoint,
-    convert_official_state_dict,
-    load_official_checkpoint,
-)
+from baryir.models.official import convert_official_state_dict
 from baryir.models.output import RestorationOutput
 from baryir.models.padding import crop_to, pad_to_multiple
 from baryir.models.potentials import DualPotentials
 from baryir.models.promptir import PromptIR
-from baryir.models.registry import create_model, list_models, model_config, register_model
+from baryir.models.registry import (
+    convert_official_checkpoint,
+    create_model,
+    export_model,
+    list_models,
+    load_model,
+    load_official_checkpoint,
+    model_config,
+    register_model,
+)
 from baryir.models.restormer import Restormer
 
 __all__ = [
@@ -28,7 +33,9 @@ __all__ = [
     "convert_official_state_dict",
     "create_model",
     "crop_to",
+    "export_model",
     "list_models",
+    "load_model",
     "load_official_checkpoint",
     "model_config",
     "pad_to_multiple",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from baryir.models.output import RestorationOutput
@@ -20,6 +21,8 @@ class RestorationModel(nn.Module, ABC):
 
     Subclasses implement :meth:`forward_padded` on inputs whose sides are multiples of 8 and
     set ``config`` (their constructor arguments), ``has_barycenter`` and ``latent_channels``.
+    Every network ends with ``decoder.output`` (the last projection) plus the input (the
+    global residual), so :meth:`init_identity` makes it return its input exactly.
     """
 
     has_barycenter: bool = False
@@ -40,6 +43,24 @@ class RestorationModel(nn.Module, ABC):
         return RestorationOutput(
             crop_to(out.restored, size), out.source_latent, out.barycenter, out.residual
         )
+
+    @property
+    def output_projection(self) -> nn.Conv2d:
+        """The last projection before the global residual (``decoder.output``)."""
+        return self.decoder.output
+
+    @torch.no_grad()
+    def init_identity(self) -> None:
+        """Zero the output projection: the network then returns its input exactly.
+
+        For fresh training only (a small-budget recipe: the model starts by doing no harm and
+        learns the correction); loading weights afterwards overwrites it as usual. Gradients
+        still reach every layer from the second step on.
+        """
+        projection = self.output_projection
+        projection.weight.zero_()
+        if projection.bias is not None:
+            projection.bias.zero_()
 
     @abstractmethod
     def forward_padded(self, x: Tensor) -> RestorationOutput:

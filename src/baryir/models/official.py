@@ -1,4 +1,7 @@
-"""Load the authors' released checkpoints (BaryNet, PromptIR, dual potentials).
+"""The authors' released checkpoints (BaryNet, PromptIR, dual potentials) in our parameter names.
+
+Pure functions on state dicts, no file IO: :func:`baryir.models.load_model` reads a released
+``.pth`` (``weights_only=True``), recognises it (:func:`detect_official_arch`) and renames it here.
 
 Released parameter names are mapped onto ours by an explicit rules table: each released name
 must match exactly one top-level rule (anchored at the start); the rest of the name then goes
@@ -10,30 +13,24 @@ The six 1x1 convs the released forward never uses (``chnl_reduce1-3``,
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, Literal
 
-import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-from baryir.models.potentials import DualPotentials
-from baryir.models.registry import create_model, model_config
+from baryir.io.checkpoint import unwrap_state_dict
 
 __all__ = [
+    "ARCHS",
     "NETWORK_RULES",
     "POTENTIAL_RULES",
-    "convert_official_checkpoint",
+    "PRESETS",
     "convert_official_state_dict",
     "detect_official_arch",
-    "extract_state_dict",
-    "load_official_checkpoint",
+    "potentials_config",
 ]
 
 logger = logging.getLogger(__name__)
@@ -41,10 +38,9 @@ logger = logging.getLogger(__name__)
 Arch = Literal["barynet", "promptir", "potentials"]
 ARCHS: tuple[str, ...] = ("barynet", "promptir", "potentials")
 PRESETS: dict[str, str] = {"barynet": "baryir", "promptir": "promptir"}
+"""The registry preset of each released network (the potentials are not a preset)."""
 
 UNUSED = re.compile(r"(chnl_reduce[123]|reduce_noise_channel_[123])\.")
-WRAPPER_KEYS: tuple[str, ...] = ("state_dict", "model", "params")
-PREFIXES: tuple[str, ...] = ("module.", "net.")
 
 # Released name prefix (regex, anchored) -> our name prefix. BaryNet and PromptIR share them.
 NETWORK_RULES: tuple[tuple[str, str], ...] = (
@@ -92,34 +88,15 @@ INNER_RULES: tuple[tuple[str, str], ...] = (
 )
 
 
-def extract_state_dict(checkpoint: Mapping[str, Any]) -> dict[str, Tensor]:
-    """The tensors of a released checkpoint: unwraps ``state_dict``/``model``/``params`` and
-    strips ``module.`` / ``net.`` prefixes."""
-    for key in WRAPPER_KEYS:
-        if isinstance(checkpoint.get(key), Mapping):
-            checkpoint = checkpoint[key]
-            break
-    state_dict = {}
-    for name, value in checkpoint.items():
-        if not isinstance(value, Tensor):
-            continue
-        while name.startswith(PREFIXES):
-            name = name.split(".", 1)[1]
-        state_dict[name] = value
-    if not state_dict:
-        raise ValueError("extract_state_dict: the checkpoint holds no tensors")
-    return state_dict
-
-
 def detect_official_arch(state_dict: Mapping[str, Tensor]) -> Arch:
     """Recognise a released state dict: ``barylatent.*`` -> barynet, ``prompt3.*`` -> promptir,
-    only ``potentials.*`` -> potentials."""
+    only ``potentials.<i>.<layer index>.*`` -> potentials (ours say ``conv``/``fc1``...)."""
     names = list(state_dict)
     if any(n.startswith("barylatent.") for n in names):
         return "barynet"
     if any(n.startswith("prompt3.") for n in names):
         return "promptir"
-    if names and all(n.startswith("potentials.") for n in names):
+    if names and all(re.match(r"potentials\.\d+\.\d+\.", n) for n in names):
         return "potentials"
     raise ValueError(
         f"detect_official_arch: not a released BaryNet/PromptIR/potentials state dict "
@@ -145,7 +122,7 @@ def convert_official_state_dict(
 
     Args:
         state_dict: released tensors (or a checkpoint wrapping them, see
-            :func:`extract_state_dict`).
+            :func:`baryir.io.checkpoint.unwrap_state_dict`).
         arch: "barynet", "promptir" or "potentials"; recognised from the names when ``None``.
             Keys of the other part (network vs ``potentials.*``) of a combined checkpoint are
             left out.
@@ -153,7 +130,7 @@ def convert_official_state_dict(
     Returns:
         the renamed tensors (same objects), without the six unused convs.
     """
-    state_dict = extract_state_dict(state_dict)
+    state_dict = unwrap_state_dict(state_dict, "the released state dict")
     arch = arch if arch is not None else detect_official_arch(state_dict)
     if arch not in ARCHS:
         raise ValueError(
@@ -182,105 +159,15 @@ def convert_official_state_dict(
     return converted
 
 
-def _build_model(arch: Arch, state_dict: Mapping[str, Tensor]) -> nn.Module:
-    if arch != "potentials":
-        return create_model(PRESETS[arch])
+def potentials_config(state_dict: Mapping[str, Tensor]) -> dict[str, Any]:
+    """:class:`~baryir.models.DualPotentials` arguments that fit converted potentials weights.
+
+    The number of potentials and the channels come from the tensors, the training patch size
+    from ``fc1``'s input size (adaptive pooling, so any patch size works at inference).
+    """
     if "potentials.0.conv.weight" not in state_dict or "potentials.0.fc1.weight" not in state_dict:
-        raise ValueError("load_official_checkpoint: potentials.0.0/3 weights not found")
+        raise ValueError("potentials_config: potentials.0.0/3 weights not found")
     indices = {int(name.split(".")[1]) for name in state_dict}
     channels = state_dict["potentials.0.conv.weight"].shape[0]
     side = math.isqrt(state_dict["potentials.0.fc1.weight"].shape[1] // channels)
-    return DualPotentials(len(indices), channels=channels, patch_size=32 * side)
-
-
-def _load_strict(model: nn.Module, state_dict: Mapping[str, Tensor], source: str) -> None:
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(own))
-    shapes = sorted(
-        f"{k}: {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}"
-        for k in set(own) & set(state_dict)
-        if state_dict[k].shape != own[k].shape
-    )
-    if missing or unexpected or shapes:
-        raise ValueError(
-            f"{source}: does not fit {type(model).__name__}: missing {missing}, "
-            f"unexpected {unexpected}, shape mismatches {shapes}"
-        )
-    model.load_state_dict(state_dict, strict=True)
-
-
-def load_official_checkpoint(path: str | Path, arch: Arch | None = None) -> nn.Module:
-    """Build our model from a released checkpoint file.
-
-    Args:
-        path: a ``.pth``/``.pt`` file (raw state dict or wrapped, see
-            :func:`extract_state_dict`), read with ``weights_only=True``.
-        arch: "barynet" (-> preset ``baryir``), "promptir" (-> ``promptir``) or "potentials"
-            (-> :class:`DualPotentials`, adaptive pooling); recognised when ``None``.
-
-    Returns:
-        the model with the released weights loaded strictly.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"load_official_checkpoint: no file at {path}")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise ValueError(
-            f"load_official_checkpoint: cannot read {path} as weights: {error}"
-        ) from error
-    if not isinstance(checkpoint, Mapping):
-        raise ValueError(
-            f"load_official_checkpoint: {path} holds a {type(checkpoint).__name__}, "
-            "not a state dict"
-        )
-    state_dict = extract_state_dict(checkpoint)
-    arch = arch if arch is not None else detect_official_arch(state_dict)
-    converted = convert_official_state_dict(state_dict, arch)
-    model = _build_model(arch, converted)
-    _load_strict(model, converted, f"load_official_checkpoint({path})")
-    return model
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-def convert_official_checkpoint(src: str | Path, dst: str | Path, arch: Arch | None = None) -> Path:
-    """Convert a released checkpoint to a safetensors file plus a JSON sidecar.
-
-    ``dst`` gets our state dict (safetensors); ``dst`` with suffix ``.json`` gets
-    ``{"model": preset, "config": constructor args}`` (preset ``baryir``/``promptir``, or
-    ``potentials`` for :class:`DualPotentials`). Both are written atomically.
-
-    Returns:
-        ``dst`` as a ``Path``.
-    """
-    from safetensors.torch import save_file
-
-    dst = Path(dst)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    model = load_official_checkpoint(src, arch)
-    name = (
-        "potentials"
-        if isinstance(model, DualPotentials)
-        else PRESETS["barynet" if model.has_barycenter else "promptir"]
-    )
-    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    sidecar = json.dumps({"model": name, "config": model_config(model)}, indent=2)
-
-    def write_json(tmp: str) -> None:
-        Path(tmp).write_text(sidecar + "\n", encoding="utf-8")
-
-    _atomic_write(dst, lambda tmp: save_file(tensors, tmp))
-    _atomic_write(dst.with_suffix(".json"), write_json)
-    return dst
+    return {"num_potentials": len(indices), "channels": channels, "patch_size": 32 * side}

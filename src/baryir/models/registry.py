@@ -1,7 +1,16 @@
-"""Named model presets: ``create_model``, ``list_models``, ``model_config``."""
+"""Named model presets, and the one way to build a network from a weights file.
+
+- :func:`create_model` builds a preset by name (``weights=`` loads a file into it);
+- :func:`load_model` builds whatever network a weights file holds: a Lightning ``.ckpt`` of
+  ``baryir fit``, an exported ``.safetensors`` or the authors' released ``.pth`` (always read
+  with ``weights_only=True`` by :func:`baryir.io.checkpoint.load_weights`, renamed by
+  :mod:`baryir.models.official` when released), with a strict load and one error naming the file;
+- :func:`export_model` writes a network as ``.safetensors`` plus its JSON config.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 from collections.abc import Callable
@@ -9,16 +18,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from torch import nn
+from torch import Tensor, nn
 
+from baryir.io.checkpoint import CheckpointError, export_weights, load_weights
 from baryir.models.barynet import BaryNet
 from baryir.models.barynet_promptir import BaryNetP
+from baryir.models.official import (
+    PRESETS,
+    Arch,
+    convert_official_state_dict,
+    detect_official_arch,
+    potentials_config,
+)
+from baryir.models.potentials import DualPotentials
 from baryir.models.promptir import PromptIR
 from baryir.models.restormer import Restormer
 
-__all__ = ["ModelPreset", "create_model", "list_models", "model_config", "register_model"]
+__all__ = [
+    "ModelPreset",
+    "convert_official_checkpoint",
+    "create_model",
+    "export_model",
+    "list_models",
+    "load_model",
+    "load_official_checkpoint",
+    "model_config",
+    "register_model",
+]
 
 logger = logging.getLogger(__name__)
+
+POTENTIALS = "potentials"
+"""The name files give to :class:`DualPotentials` (not a preset: the weights give its size)."""
 
 
 @dataclass(frozen=True)
@@ -57,70 +88,179 @@ def model_config(model: nn.Module) -> dict[str, Any]:
     return dict(config)
 
 
+def _preset(name: str) -> ModelPreset:
+    if name == POTENTIALS:
+        return ModelPreset(DualPotentials)
+    if name not in _PRESETS:
+        raise ValueError(f"create_model: unknown model {name!r}; valid names: {list_models()}")
+    return _PRESETS[name]()
+
+
+def _arguments(cls: type[nn.Module]) -> list[str]:
+    return [p for p in inspect.signature(cls).parameters if p != "self"]
+
+
+def _build(name: str, stored: dict[str, Any], overrides: dict[str, Any]) -> nn.Module:
+    """Preset ``name`` with the arguments ``stored`` in a file (valid ones), then ``overrides``."""
+    preset = _preset(name)
+    valid = _arguments(preset.cls)
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(
+            f"create_model({name!r}): unknown arguments {unknown}; valid arguments: {valid}"
+        )
+    kwargs = {**preset.kwargs, **{k: v for k, v in stored.items() if k in valid}, **overrides}
+    model = preset.cls(**kwargs)
+    model.preset_name = name  # what export_model writes, so the file names its network
+    return model
+
+
 def create_model(name: str, weights: str | Path | None = None, **overrides: Any) -> nn.Module:
     """Build the preset ``name``, with constructor ``overrides``, optionally loading weights.
 
     Args:
         name: a name from :func:`list_models`.
-        weights: a weights file read by ``baryir.io.checkpoint.load_weights`` (our own or a
-            released checkpoint). A config stored with the weights overrides the preset's
+        weights: a weights file (see :func:`load_model`: ``.ckpt``, ``.safetensors`` or a
+            released ``.pth``). A config stored with the weights overrides the preset's
             arguments; explicit ``overrides`` win over both. Loading is strict.
         overrides: constructor arguments of the preset's class.
 
     Example:
         >>> model = create_model("baryir-tiny", dim=8)
     """
-    if name not in _PRESETS:
-        raise ValueError(f"create_model: unknown model {name!r}; valid names: {list_models()}")
-    preset = _PRESETS[name]()
-    valid = [p for p in inspect.signature(preset.cls).parameters if p != "self"]
-    unknown = sorted(set(overrides) - set(valid))
-    if unknown:
-        raise ValueError(
-            f"create_model({name!r}): unknown arguments {unknown}; valid arguments: {valid}"
-        )
-    kwargs = dict(preset.kwargs)
-    state_dict = None
     if weights is not None:
-        from baryir.io.checkpoint import load_weights
+        return _from_file(weights, name, overrides, name_from_file=False)
+    return _build(name, {}, overrides)
 
-        state_dict, stored = load_weights(weights)
-        stored = stored.get("config", stored) if stored else {}
-        kwargs.update({k: v for k, v in stored.items() if k in valid})
-    kwargs.update(overrides)
-    model = preset.cls(**kwargs)
-    if state_dict is not None:
-        _load_state_dict(model, state_dict, weights)
+
+def load_model(path: str | Path, name: str | None = None, arch: Arch | None = None) -> nn.Module:
+    """The network stored in a weights file, in eval mode: the one loader.
+
+    Args:
+        path: a Lightning ``.ckpt`` written by ``baryir fit`` (its ``model.`` weights and the
+            preset in its hyper-parameters), an exported ``.safetensors`` (its JSON config), or
+            the authors' released ``.pth``/``.pt`` (recognised from its parameter names and
+            renamed, see :mod:`baryir.models.official`). Always read with ``weights_only=True``.
+        name: registry name to use when the file does not say which network it holds.
+        arch: for a released file: ``"barynet"`` (-> preset ``baryir``), ``"promptir"``
+            (-> ``promptir``) or ``"potentials"`` (-> :class:`DualPotentials`); recognised
+            from the names when ``None``.
+
+    Raises:
+        FileNotFoundError, CheckpointError (a ``ValueError``): the file is missing, unreadable,
+        refused (it needs code to unpickle) or its weights do not fit the network.
+
+    Example:
+        >>> model = load_model("runs/quickstart/checkpoints/last.ckpt")  # doctest: +SKIP
+    """
+    return _from_file(path, name, {}, name_from_file=True, arch=arch).eval()
+
+
+def _from_file(
+    path: str | Path,
+    name: str | None,
+    overrides: dict[str, Any],
+    name_from_file: bool,
+    arch: Arch | None = None,
+    released: bool = False,
+) -> nn.Module:
+    """Read ``path``, rename released weights, build the network and load it strictly.
+
+    Released names are recognised in files that do not name their network (or must be there
+    when ``released``); ``arch`` skips the recognition.
+    """
+    state_dict, stored = load_weights(path)
+    stored = stored or {}
+    if name_from_file:
+        name = stored.get("model") or name
+    if arch is None and released:
+        arch = detect_official_arch(state_dict)
+    elif arch is None and not stored:  # a file that names its network is one of ours
+        with contextlib.suppress(ValueError):
+            arch = detect_official_arch(state_dict)
+    if arch is not None:
+        logger.info("%s holds the authors' released names; converting (%s)", path, arch)
+        state_dict = convert_official_state_dict(state_dict, arch)
+        name = name or PRESETS.get(arch, POTENTIALS)
+        if name == POTENTIALS:
+            stored = {"config": potentials_config(state_dict)}
+    if name is None:
+        raise CheckpointError(
+            f"{path}: the file does not say which network it holds; pass a registry name "
+            f"(--model NAME), one of {list_models()}"
+        )
+    model = _build(name, stored.get("config") or {}, overrides)
+    load_strict(model, state_dict, path)
     return model
 
 
-def _load_state_dict(model: nn.Module, state_dict: dict, source: str | Path | None) -> None:
-    """Load strictly, converting a released (official) state dict when needed."""
-    own = set(model.state_dict())
-    if set(state_dict) - own:
-        from baryir.models.official import (
-            convert_official_state_dict,
-            detect_official_arch,
-            extract_state_dict,
-        )
+def load_strict(model: nn.Module, state_dict: dict[str, Tensor], source: str | Path) -> None:
+    """``model.load_state_dict(state_dict, strict=True)`` with one error naming ``source``.
 
-        released = extract_state_dict(state_dict)
-        try:
-            arch = detect_official_arch(released)
-        except ValueError:
-            arch = None
-        if arch is not None:
-            logger.info("create_model: %s holds released names; converting", source)
-            state_dict = convert_official_state_dict(released, arch)
-    missing, unexpected = sorted(own - set(state_dict)), sorted(set(state_dict) - own)
-    if missing or unexpected:
-        raise ValueError(
-            f"create_model: weights {source} do not fit {type(model).__name__}: "
-            f"missing {missing[:10]}{' ...' if len(missing) > 10 else ''} ({len(missing)}), "
-            f"unexpected {unexpected[:10]}{' ...' if len(unexpected) > 10 else ''} "
-            f"({len(unexpected)})"
+    Raises:
+        CheckpointError: missing or unexpected names, or shapes that differ.
+    """
+    own = model.state_dict()
+    missing, unexpected = sorted(set(own) - set(state_dict)), sorted(set(state_dict) - set(own))
+    shapes = sorted(
+        f"{k}: {tuple(state_dict[k].shape)} vs {tuple(own[k].shape)}"
+        for k in set(own) & set(state_dict)
+        if state_dict[k].shape != own[k].shape
+    )
+    if missing or unexpected or shapes:
+
+        def first(names: list[str]) -> str:
+            return f"{names[:10]}{' ...' if len(names) > 10 else ''} ({len(names)})"
+
+        raise CheckpointError(
+            f"{source}: weights do not fit {type(model).__name__}: missing {first(missing)}, "
+            f"unexpected {first(unexpected)}, shape mismatches {first(shapes)}"
         )
     model.load_state_dict(state_dict, strict=True)
+
+
+def export_model(model: nn.Module, path: str | Path, name: str | None = None) -> Path:
+    """Write ``model`` as ``path`` (``.safetensors``) plus ``<stem>.json`` (name and config).
+
+    Args:
+        model: a network built by :func:`create_model` or :func:`load_model` (or any network
+            with a ``config``, given ``name``).
+        path: the ``.safetensors`` file; both files are written atomically.
+        name: the registry name to store (default: the one the network was built from).
+
+    Returns:
+        ``path`` as a ``Path``; :func:`load_model` rebuilds the network from it.
+    """
+    name = name or getattr(model, "preset_name", None)
+    if name is None:
+        raise ValueError(f"export_model: say which preset {type(model).__name__} is (name=...)")
+    export_weights(model.state_dict(), path, name, model_config(model))
+    return Path(path)
+
+
+def load_official_checkpoint(path: str | Path, arch: Arch | None = None) -> nn.Module:
+    """Build our network from the authors' released checkpoint file (see :func:`load_model`).
+
+    Args:
+        path: a released ``.pth``/``.pt`` (raw or wrapped state dict).
+        arch: "barynet" (-> preset ``baryir``), "promptir" (-> ``promptir``) or "potentials"
+            (-> :class:`DualPotentials`, adaptive pooling); recognised from the names when
+            ``None``, and an error when they are not released names.
+    """
+    return _from_file(path, None, {}, name_from_file=True, arch=arch, released=True).eval()
+
+
+def convert_official_checkpoint(src: str | Path, dst: str | Path, arch: Arch | None = None) -> Path:
+    """Convert a released checkpoint to a safetensors file plus a JSON sidecar.
+
+    ``dst`` gets our state dict (safetensors); ``dst`` with suffix ``.json`` gets
+    ``{"model": preset, "config": constructor args}`` (preset ``baryir``/``promptir``, or
+    ``potentials`` for :class:`DualPotentials`), both written atomically (:func:`export_model`).
+
+    Returns:
+        ``dst`` as a ``Path``.
+    """
+    return export_model(load_official_checkpoint(src, arch), dst)
 
 
 # Tiny presets: about 1-1.5 M parameters, trainable on a laptop CPU (quickstart: batch 6 of 48x48).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -10,11 +11,12 @@ import torch
 from lightning.pytorch import LightningModule
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from baryir.evaluation.report import EvaluationReport
 from baryir.io.image import ImageReadError
 from baryir.losses import BaryIRObjective, congruence_penalty, potentials_step_loss
-from baryir.metrics import EvalProtocol, crop_to_multiple, restoration_metrics
+from baryir.metrics import EvalProtocol, WorseThanInput, crop_to_multiple, restoration_metrics
 from baryir.models import DualPotentials, create_model
 from baryir.tasks.guard import NonFiniteGuard, gradient_norms
 
@@ -57,8 +59,22 @@ class RestorationTask(LightningModule):
             (the release; one extra forward) instead of reusing the detached ``b`` (default).
         gather_global_batch: under DDP, compute the WB and subspace terms on the all-gathered
             global batch (with gradients), so 2 ranks x B equals 1 rank x 2B.
+        identity_init: zero the network's output projection at construction, so the untrained
+            network returns its input exactly (fresh training only: weights loaded later, from a
+            checkpoint or ``--ckpt_path``, replace it). Part of the small-budget recipe.
+        lr_schedule: ``step`` (the paper: ``lr_scheduler``, default StepLR x0.1 every 30
+            epochs, stepped every epoch) or ``cosine`` (linear warm-up over ``warmup_steps``,
+            then cosine decay to ``min_lr_ratio`` x lr at the last update (``trainer.max_steps``
+            or ``max_epochs`` x batches), stepped after every network update; both optimisers).
+        ema_decay: keep an exponential moving average of the network's weights (decay per
+            network update; 0: none). The average (``ema.module``) is what validation, test,
+            ``forward``, export and ``restore`` use; checkpoints hold both.
+        warmup_steps: linear warm-up of the ``cosine`` schedule: lr x (k + 1) / warmup_steps at
+            update k < warmup_steps.
+        min_lr_ratio: final learning rate of the ``cosine`` schedule, as a fraction of lr.
         optimizer: network optimiser (default: RMSprop, lr 1e-4, the paper's).
-        lr_scheduler: network scheduler, stepped every epoch (default: StepLR x0.1 every 30 epochs).
+        lr_scheduler: network scheduler of the ``step`` schedule, stepped every epoch (default:
+            StepLR x0.1 every 30 epochs).
         potentials_optimizer: potentials optimiser (default: RMSprop, lr 1e-4).
         potentials_lr_scheduler: potentials scheduler (default: same step decay as the network).
         gradient_clip_val: clip the network's gradient norm to this value (None: no clipping).
@@ -98,6 +114,11 @@ class RestorationTask(LightningModule):
         potentials_patch_size: int = 128,
         potentials_recompute: bool = False,
         gather_global_batch: bool = True,
+        identity_init: bool = False,
+        ema_decay: float = 0.0,
+        lr_schedule: Literal["step", "cosine"] = "step",
+        warmup_steps: int = 0,
+        min_lr_ratio: float = 0.0,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
         potentials_optimizer: OptimizerCallable | None = None,
@@ -130,7 +151,22 @@ class RestorationTask(LightningModule):
             ]
         )
         self.automatic_optimization = False
+        if warmup_steps < 0 or not 0.0 <= min_lr_ratio <= 1.0 or not 0.0 <= ema_decay < 1.0:
+            raise ValueError(
+                f"need warmup_steps >= 0, min_lr_ratio in [0, 1] and ema_decay in [0, 1), got "
+                f"{warmup_steps}, {min_lr_ratio} and {ema_decay}"
+            )
+        if warmup_steps and lr_schedule != "cosine":
+            raise ValueError(f"warmup_steps={warmup_steps} needs lr_schedule='cosine'")
         self.model = create_model(model, **(model_args or {}))
+        if identity_init:
+            self.model.init_identity()
+        self.ema: AveragedModel | None = None
+        if ema_decay:
+            self.ema = AveragedModel(
+                self.model, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True
+            )
+            self.ema.requires_grad_(False)
         self.wb_solver = wb_solver if self.model.has_barycenter else "none"
         if wb_solver != "none" and not self.model.has_barycenter:
             log.warning("model %r has no barycenter map: wb_solver=%r is ignored", model, wb_solver)
@@ -173,9 +209,14 @@ class RestorationTask(LightningModule):
         self.eval_labels: list[str] = []
         self.report: EvaluationReport | None = None
 
+    @property
+    def network(self) -> nn.Module:
+        """The network that evaluates: the weight average when ``ema_decay`` is set."""
+        return self.ema.module if self.ema is not None else self.model
+
     def forward(self, x: Tensor) -> Tensor:
-        """Restore ``x`` (B, 3, H, W) in [0, 1]; returns the restored image, same shape."""
-        return self.model(x).restored
+        """Restore ``x`` (B, 3, H, W) in [0, 1] with :attr:`network`; same shape out."""
+        return self.network(x).restored
 
     def configure_model(self) -> None:
         if self.hparams.compile:
@@ -213,12 +254,35 @@ class RestorationTask(LightningModule):
                 if self.potentials_optimizer_factory
                 else torch.optim.RMSprop(params, lr=1e-4)
             )
+        if self.hparams.lr_schedule == "cosine":
+            return optimizers, [self._cosine_schedule(opt) for opt in optimizers]
         factories = [self.scheduler_factory, self.potentials_scheduler_factory]
         schedulers = [
             factory(opt) if factory else torch.optim.lr_scheduler.StepLR(opt, 30, gamma=0.1)
             for opt, factory in zip(optimizers, factories, strict=False)
         ]
         return optimizers, schedulers
+
+    def _cosine_schedule(self, optimizer: torch.optim.Optimizer) -> Any:
+        """Linear warm-up then cosine decay over the run's network updates (``max_steps``, or
+        ``max_epochs`` x batches: Lightning's ``estimated_stepping_batches``)."""
+        total = self.trainer.estimated_stepping_batches
+        warmup = self.hparams.warmup_steps
+        if not math.isfinite(total) or total <= warmup:
+            raise ValueError(
+                f"lr_schedule='cosine' needs a finite run longer than warmup_steps ({warmup}): "
+                f"set trainer.max_steps or trainer.max_epochs (got {total} updates)"
+            )
+        total = int(total)
+        base = optimizer.param_groups[0]["lr"]
+        cosine = torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=total - warmup, eta_min=base * self.hparams.min_lr_ratio
+        )
+        if not warmup:
+            return cosine
+        # lr x (k + 1) / warmup at update k < warmup, then the cosine from lr
+        ramp = torch.optim.lr_scheduler.LinearLR(optimizer, 1.0 / warmup, total_iters=warmup - 1)
+        return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, cosine], [warmup])
 
     def _global(self, tensors: dict[str, Tensor]) -> dict[str, Tensor]:
         """All-gather the embedding tensors (with gradients) across DDP ranks."""
@@ -228,7 +292,7 @@ class RestorationTask(LightningModule):
         return {k: v.flatten(0, 1) for k, v in gathered.items()}
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> Tensor:
-        if batch_idx == 0 and self.current_epoch > 0:
+        if batch_idx == 0 and self.current_epoch > 0 and self.hparams.lr_schedule == "step":
             self._step_schedulers()
         optimizers = self.optimizers()
         optimizers = optimizers if isinstance(optimizers, list) else [optimizers]
@@ -260,6 +324,8 @@ class RestorationTask(LightningModule):
         if self.hparams.gradient_clip_val:
             self.clip_gradients(net_opt, gradient_clip_val=self.hparams.gradient_clip_val)
         net_opt.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         potentials_ok = True
         if self.potentials is not None:
             potential_terms = self._potentials_step(optimizers[1], batch, embeddings)
@@ -267,6 +333,8 @@ class RestorationTask(LightningModule):
             terms |= potential_terms
         if potentials_ok:
             self.guard.passed()
+        if self.hparams.lr_schedule == "cosine":
+            self._step_schedulers()
         batch_size = batch["input"].shape[0]
         self.log("train/loss", total.detach(), prog_bar=True, batch_size=batch_size)
         for name, value in terms.items():
@@ -309,9 +377,11 @@ class RestorationTask(LightningModule):
         return {"potentials_dual": dual.detach(), "congruence": penalty.detach()}
 
     def _step_schedulers(self) -> None:
-        """Epoch-wise scheduler step, taken at the first batch of the next epoch rather than at
-        the end of the epoch: a checkpoint written at the last batch of an epoch then resumes
-        with the same learning rates (Lightning does not rerun ``on_train_epoch_end`` for it)."""
+        """Step every scheduler. The ``step`` schedule steps at the first batch of the next epoch
+        rather than at the end of the epoch: a checkpoint written at the last batch of an epoch
+        then resumes with the same learning rates (Lightning does not rerun
+        ``on_train_epoch_end`` for it). The ``cosine`` schedule steps after each network
+        update (like ``trainer.global_step``: a step the guard skips does not count)."""
         schedulers = self.lr_schedulers()
         for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
             if scheduler is not None:
@@ -333,6 +403,7 @@ class RestorationTask(LightningModule):
                 {
                     "restored": restoration_metrics(self.protocol),
                     "degraded": restoration_metrics(self.protocol),
+                    "worse": WorseThanInput(self.protocol),
                 }
             )
             for _ in loaders
@@ -366,6 +437,7 @@ class RestorationTask(LightningModule):
         metrics = self.eval_metrics[dataloader_idx]
         metrics["restored"].update(restored, batch["target"])
         metrics["degraded"].update(batch["input"], batch["target"])
+        metrics["worse"].update(restored, batch["input"], batch["target"])
         return batch, restored
 
     def validation_step(
@@ -388,14 +460,18 @@ class RestorationTask(LightningModule):
                 "ssim": float(restored["ssim"]),
                 "input_psnr": float(degraded["psnr"]),
                 "input_ssim": float(degraded["ssim"]),
+                "worse": float(metrics["worse"].compute()),
             }
             results[label] = row
             for name, value in row.items():
                 self.log(f"{phase}/{label}/{name}", value, add_dataloader_idx=False, sync_dist=True)
             metrics["restored"].reset()
             metrics["degraded"].reset()
-        if results:
-            mean = {k: sum(r[k] for r in results.values()) / len(results) for k in ("psnr", "ssim")}
+            metrics["worse"].reset()
+        finite = [row for row in results.values() if math.isfinite(row["psnr"])]
+        if finite:
+            # a clean row restored exactly scores inf; the progress-bar mean leaves it out
+            mean = {k: sum(row[k] for row in finite) / len(finite) for k in ("psnr", "ssim")}
             self.log(f"{phase}/psnr", mean["psnr"], prog_bar=True, add_dataloader_idx=False)
             self.log(f"{phase}/ssim", mean["ssim"], add_dataloader_idx=False)
         return results

@@ -1,11 +1,18 @@
 """The default training data when no folder is given: colour photos shipped with scikit-image.
 
-Only images inside the scikit-image wheel are used (no pooch download). The split is fixed:
-``BUNDLED_TRAIN`` (astronaut, rocket, motorcycle_left, motorcycle_right) and ``BUNDLED_VAL``
-(chelsea, coffee). Every task is synthesised from them (``TaskInfo.synthetic``: Gaussian noise
-sigma 15/25/50, synthetic rain, haze, motion blur, low light).
+Every colour photograph inside the scikit-image wheel is used (no pooch download; the
+synthetic charts ``color``, ``phantom`` and ``chessboard_RGB`` and the RGBA drawings are
+left out). The split is fixed: ``BUNDLED_TRAIN`` (astronaut, rocket, motorcycle_left,
+motorcycle_right, hubble_deep_field, immunohistochemistry, retina: people, objects, a street
+scene, a star field, a microscopy slide and a fundus photo, 0.25-2 Mpx each) and
+``BUNDLED_VAL`` (chelsea, coffee). Every task is synthesised from them
+(``TaskInfo.synthetic``: Gaussian noise sigma 15/25/50, synthetic rain, haze, motion blur, low
+light, clean) with random crops, the eight dihedral transforms and fresh degradations each
+epoch; :func:`bundled_eval_source` degrades the validation photos with any spec (the "do no
+harm" rows: clean, noise:5, jpeg:40).
 
-This is a smoke-test/quick-start dataset: 4 training photos cannot train a useful model.
+Seven photos train a model that restores the quickstart's degradations in a few CPU minutes;
+they are no substitute for a real training set (``train/CBSD432``, the paper's layout).
 """
 
 from __future__ import annotations
@@ -20,9 +27,23 @@ from baryir.data.datasets.synthetic import InMemoryImage, SyntheticSource
 from baryir.data.tasks import TaskInfo
 from baryir.data.transforms import SmallImagePolicy
 
-__all__ = ["BUNDLED_TRAIN", "BUNDLED_VAL", "bundled_images", "bundled_source"]
+__all__ = [
+    "BUNDLED_TRAIN",
+    "BUNDLED_VAL",
+    "bundled_eval_source",
+    "bundled_images",
+    "bundled_source",
+]
 
-BUNDLED_TRAIN: tuple[str, ...] = ("astronaut", "rocket", "motorcycle_left", "motorcycle_right")
+BUNDLED_TRAIN: tuple[str, ...] = (
+    "astronaut",
+    "rocket",
+    "motorcycle_left",
+    "motorcycle_right",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+)
 BUNDLED_VAL: tuple[str, ...] = ("chelsea", "coffee")
 
 
@@ -87,4 +108,19 @@ def bundled_source(
         small=small,
         label=f"bundled {task.name}" if split == "train" else f"bundled-val {task.name}",
         task=task.name,
+    )
+
+
+def bundled_eval_source(spec: str, crop: int | None = 256, seed: int = 0) -> SyntheticSource:
+    """The bundled validation photos under the degradation ``spec`` (e.g. ``"clean"``).
+
+    Deterministic (seeded per image name and spec); labelled ``"bundled-val {spec}"``.
+    """
+    return SyntheticSource(
+        bundled_images("val"),
+        spec,
+        patch_size=crop,
+        train=False,
+        seed=seed,
+        label=f"bundled-val {spec}",
     )

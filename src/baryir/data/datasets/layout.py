@@ -7,6 +7,10 @@
 <root>/Train/Deblur/{blur,sharp}/        same names
 <root>/Train/lowlight/{low,high}/        same names (low_light also accepted)
 ```
+The optional ``clean`` task (input = target) reads the clean images of ``Train/Denoise``.
+The CDD-11 tasks (``cdd_<kind>``, alias ``cdd11``) read the OneRestore layout instead,
+``<root>/train/{clear,<kind>}/`` (or ``<root>/Train/CDD-11/...``; ``datasets/cdd11.py``), so
+``root`` may be a CDD-11 download as it is.
 ``root`` may be the folder holding ``Train/`` or ``Train/`` itself; names are case-insensitive.
 A per-task folder override (``folders={"derain": "/data/Rain13k"}``) replaces the layout
 entry: a clean folder for synthetic tasks (noise), a paired folder otherwise. An override may
@@ -21,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.cdd11 import cdd11_kind, cdd11_source, find_cdd11
 from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedSource
 from baryir.data.datasets.subset import split_folder_override, subset_label, take_subset
@@ -36,6 +41,7 @@ LAYOUT_FOLDERS: dict[str, tuple[str, ...]] = {
     "haze": ("Dehaze", "dehazing", "haze"),
     "blur": ("Deblur", "deblurring", "blur"),
     "lowlight": ("lowlight", "low_light", "low-light", "LOL"),
+    "clean": ("Denoise", "denoising", "noise"),
 }
 
 
@@ -66,8 +72,11 @@ def layout_sources(
     for task in tasks:
         override = folders.get(task.name, folders.get(task.source_name))
         degradation, subset = None, None
+        kind = cdd11_kind(task)
         if override is not None:
             degradation, folder, subset = split_folder_override(str(override))
+        elif root is not None and kind is not None:
+            folder = find_cdd11(root, "train")
         elif base is not None:
             names = LAYOUT_FOLDERS[task.source_name]
             found = find_dir(base, names)
@@ -79,7 +88,11 @@ def layout_sources(
         else:
             raise ValueError(f"task {task.name} needs a data root or a folder override")
         if task.paired and degradation is None:
-            source = PairedSource.from_folder(folder, task=task, patch_size=patch_size, small=small)
+            source = (
+                cdd11_source(folder, kind, task=task, patch_size=patch_size, small=small)
+                if kind is not None
+                else PairedSource.from_folder(folder, task=task, patch_size=patch_size, small=small)
+            )
             sources.append(take_subset(source, subset, str(override)) if subset else source)
             continue
         spec = degradation or task.synthetic

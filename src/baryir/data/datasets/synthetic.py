@@ -21,7 +21,12 @@ from torch import Tensor
 from baryir.data.datasets.base import SourceDataset
 from baryir.data.datasets.files import check_headers, find_images, report_skipped
 from baryir.data.tasks import TaskInfo
-from baryir.data.transforms import PairedRandomCrop, SmallImagePolicy, center_crop
+from baryir.data.transforms import (
+    PairedRandomCrop,
+    SmallImagePolicy,
+    center_crop,
+    random_flat_contrast,
+)
 from baryir.degradations import build_degradation, generator_for
 from baryir.io.image import read_image
 
@@ -55,6 +60,8 @@ class SyntheticSource(SourceDataset):
         small: policy for images smaller than the patch (``"pad"`` or ``"upscale"``).
         label: display name (default: the spec).
         task: task name, for summaries.
+        flat_contrast: probability that a training patch gets a lower contrast and a brightness
+            shift before its degradation (:func:`~baryir.data.transforms.random_flat_contrast`).
     """
 
     def __init__(
@@ -69,6 +76,7 @@ class SyntheticSource(SourceDataset):
         small: SmallImagePolicy = "pad",
         label: str | None = None,
         task: str | None = None,
+        flat_contrast: float = 0.0,
     ) -> None:
         if not images:
             raise ValueError(f"SyntheticSource {label or degradation!r} got no images")
@@ -93,6 +101,7 @@ class SyntheticSource(SourceDataset):
             {image.name if isinstance(image, InMemoryImage) else image for image in self.images}
         )
         self.crop = PairedRandomCrop(patch_size, small=small) if train and patch_size else None
+        self.flat_contrast = flat_contrast
 
     @classmethod
     def from_folder(
@@ -150,6 +159,7 @@ class SyntheticSource(SourceDataset):
         name = self.name(index)
         if self.crop is not None:
             (clean,) = self.crop(clean)
+            clean = random_flat_contrast(clean, self.flat_contrast)
             degraded = self.degradation(clean)
         else:
             if self.patch_size:

@@ -9,6 +9,8 @@ Spec strings accepted by ``build_test_set``:
 - ``"noise:25@/some/folder"``: a clean folder plus a synthetic degradation.
 - ``"Rain100H[70:100]"``, ``"CBSD68[0:10]:25"``: a slice of the files in natural name order
   (``datasets/subset.py``); the label gets the slice appended (``"Rain100H[70:100]"``).
+- ``"CDD11:low_haze_rain"``, ``"CDD11:all"``: one degraded folder of the CDD-11 test split, or
+  all 11 in one set (labels ``"CDD11 low_haze_rain"``, ``"CDD11 all"``; ``datasets/cdd11.py``).
 
 Names are searched, case-insensitively, under ``root`` in the shared-data layout
 (``CBSD68/``, ``Rain100H/{input,target}``) and the paper layout (``test/denoise/bsd68``,
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.cdd11 import cdd11_test_set, find_cdd11
 from baryir.data.datasets.paired import PairedSource
 from baryir.data.datasets.subset import split_subset, subset_label, take_subset
 from baryir.data.datasets.synthetic import SyntheticSource
@@ -85,10 +88,19 @@ TEST_SETS: dict[str, TestSetInfo] = {
         TestSetInfo(
             "LOL-v1", True, ("LOL-v1", "LOL/eval15", "LOL", "test/lowlight", "lowlight"), "lowlight"
         ),
+        # the folder found here, or its test/ (the one holding clear/): datasets/cdd11.py
+        TestSetInfo("CDD11", True, ("CDD-11", "CDD11", "CDD_11", "test")),
     )
 }
 
-_ALIASES = {"bsd68": "CBSD68", "kodak": "Kodak24", "sots": "SOTS-outdoor", "lol": "LOL-v1"}
+_ALIASES = {
+    "bsd68": "CBSD68",
+    "kodak": "Kodak24",
+    "sots": "SOTS-outdoor",
+    "lol": "LOL-v1",
+    "cdd-11": "CDD11",
+    "cdd_11": "CDD11",
+}
 
 
 def list_test_sets() -> list[str]:
@@ -178,7 +190,13 @@ def build_test_set(
             raise ValueError(f"test set {info.name} needs a root folder to search")
         folder = find_test_folder(info, root)
         task = TASKS[info.task] if info.task else None
-        if info.paired:
+        if info.name == "CDD11":
+            if not degradation:
+                raise ValueError(
+                    "CDD11 needs a kind: CDD11:low_haze_rain, CDD11:all, ... (datasets/cdd11.py)"
+                )
+            dataset = cdd11_test_set(find_cdd11(folder, "test"), degradation, crop)
+        elif info.paired:
             if degradation:
                 raise ValueError(f"{info.name} is a paired set; it takes no degradation ({spec!r})")
             dataset = PairedSource.from_folder(

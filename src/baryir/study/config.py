@@ -1,0 +1,131 @@
+"""A study file (``configs/study/*.yaml``): arms, seeds, budget, training data, evaluation rows.
+
+The keys and their types are checked by jsonargparse against :class:`StudyConfig` (an unknown
+key is an error naming it); ``fit``, the ``baryir fit`` config shared by every run, is checked by
+``baryir fit`` itself when the first run starts. The cross-field rules are in
+:meth:`StudyConfig.__post_init__`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from baryir.io.yaml_file import parse_dataclass, read_yaml_mapping
+
+__all__ = ["ARMS", "StudyConfig", "StudyEvaluation", "load_study_config"]
+
+ARMS: dict[str, dict[str, Any]] = {
+    "none": {"wb_solver": "none"},
+    "sinkhorn": {"wb_solver": "sinkhorn"},
+    "potentials": {"wb_solver": "potentials"},
+    "restormer-tiny": {"model": "restormer-tiny", "wb_solver": "none"},
+    "baryir-promptir-tiny": {"model": "baryir-promptir-tiny", "wb_solver": "sinkhorn"},
+}
+"""Model-section overrides of each arm (everything else is the study's shared fit config): the
+WB solver ``none``, ``sinkhorn``, ``potentials``, the plain ``restormer-tiny`` and the
+PromptIR-backbone ``baryir-promptir-tiny`` with the Sinkhorn solver."""
+
+
+@dataclass(frozen=True)
+class StudyEvaluation:
+    """Test rows and how they are scored.
+
+    Args:
+        in_distribution: ``build_test_set`` specs of degradations seen in training.
+        out_of_distribution: specs of unseen levels, types and mixtures.
+        do_no_harm: specs a restorer should leave (nearly) unchanged: clean (input = target)
+            and mild degradations, e.g. ``CBSD68:clean``, ``CBSD68:noise:5``.
+        seed: seed of the synthetic degradations (with the spec and file stem).
+        max_images: first N images of each row (natural name order after any subset).
+        crop: central crop side (before the degradation; None: whole images).
+        device: where the runs are scored (``auto``: CUDA when available).
+    """
+
+    in_distribution: tuple[str, ...]
+    out_of_distribution: tuple[str, ...]
+    do_no_harm: tuple[str, ...] = ()
+    seed: int = 0
+    max_images: int | None = 12
+    crop: int | None = 256
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A parsed study file (see ``configs/study/generalization-cpu.yaml``).
+
+    Args:
+        name: study name (default: the file stem); names the report files.
+        seeds: one run per seed and arm.
+        arms: names from :data:`ARMS`.
+        steps: training steps of every run.
+        train_folders: training data per task, relative to ``data_root``.
+        fit: the ``baryir fit`` config shared by every run.
+        evaluation: the test rows.
+        output: folder of the report.
+        work_dir: folder of the runs (``<arm>-seed<seed>/``).
+        reference: the arm every other arm is compared with.
+        data_root: data root (None: ``$BARYIR_SHARED_DATA`` or ``../shared/data``).
+        readme_template: the README template (None: the one shipped with :mod:`baryir.study`).
+        bootstrap: bootstrap draws of each interval.
+        level: coverage of the intervals.
+        practical_db: smallest mean difference (dB) that counts as support for the claim.
+    """
+
+    name: str
+    seeds: tuple[int, ...]
+    arms: tuple[str, ...]
+    steps: int
+    train_folders: dict[str, str]
+    fit: dict[str, Any]
+    evaluation: StudyEvaluation
+    output: str
+    work_dir: str
+    reference: str = "none"
+    data_root: str | None = None
+    readme_template: str | None = None
+    bootstrap: int = 10000
+    level: float = 0.95
+    practical_db: float = 0.05
+
+    def __post_init__(self) -> None:
+        where = f"study {self.name!r}"
+        unknown = [arm for arm in self.arms if arm not in ARMS]
+        if unknown:
+            raise ValueError(f"{where}: unknown arms {unknown}; valid: {', '.join(ARMS)}")
+        if self.reference not in self.arms:
+            raise ValueError(f"{where}: reference arm {self.reference!r} is not among {self.arms}")
+        if len(set(self.arms)) != len(self.arms) or len(set(self.seeds)) != len(self.seeds):
+            raise ValueError(f"{where}: arms and seeds must not repeat")
+        if not self.seeds or self.steps < 1:
+            raise ValueError(f"{where}: needs at least one seed and steps >= 1")
+        if not 0 < self.level < 1 or self.bootstrap < 100:
+            raise ValueError(f"{where}: level must be in (0, 1) and bootstrap >= 100")
+        evaluation = self.evaluation
+        if any(
+            value is not None and value < 1 for value in (evaluation.max_images, evaluation.crop)
+        ):
+            raise ValueError(f"{where}: evaluation.max_images and crop must be >= 1 (or null)")
+        rows = evaluation.in_distribution + evaluation.out_of_distribution + evaluation.do_no_harm
+        if not rows or len(set(rows)) != len(rows):
+            raise ValueError(f"{where}: evaluation rows must be given and not repeat")
+        if not isinstance(self.fit, dict):
+            raise ValueError(f"{where}: fit must be a mapping")
+        for key in ("trainer", "model", "data"):
+            if not isinstance(self.fit.get(key, {}), dict):
+                raise ValueError(f"{where}: fit.{key} must be a mapping")
+
+    def with_overrides(self, **changes: Any) -> StudyConfig:
+        """A copy with the given fields replaced (``None`` values are ignored), checked again."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def load_study_config(path: str | Path) -> StudyConfig:
+    """Read and check a study YAML file; errors are one line naming the file."""
+    raw = read_yaml_mapping(path, "study config")
+    fit = raw.pop("fit", None)  # checked by baryir fit, not here (its class_paths stay as given)
+    if fit is None:
+        raise ValueError(f"{path}: 'fit' (the baryir fit config of every run) is missing")
+    return StudyConfig(**parse_dataclass(StudyConfig, raw, str(path), skip={"fit"}), fit=fit)

@@ -1,0 +1,394 @@
+"""The report of a study: CSV tables, a Markdown summary, a plot and a README from a template.
+
+The wording about the claim under test lives in the README template
+(``README.template.md`` beside this module, or the study's ``readme_template``); the code says
+only what the intervals say (:func:`answer_text`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import numpy as np
+
+from baryir.evaluation.report import save_figure
+from baryir.io.atomic import atomic_write_text
+from baryir.study.config import ARMS, StudyConfig
+from baryir.study.stats import GROUPS, ArmRow, DifferenceRow, ImageScore
+
+__all__ = [
+    "DEFAULT_TEMPLATE",
+    "RunTiming",
+    "StudyMeta",
+    "answer_text",
+    "difference_table",
+    "plot_study",
+    "psnr_table",
+    "render_readme",
+    "timing_table",
+    "write_csv",
+    "write_report",
+]
+
+DEFAULT_TEMPLATE = Path(__file__).with_name("README.template.md")
+"""The README template used when the study names none."""
+
+
+@dataclass(frozen=True)
+class RunTiming:
+    """Wall time of one run (training through ``baryir fit``, then evaluation)."""
+
+    arm: str
+    seed: int
+    steps: int
+    train_s: float
+    eval_s: float
+    cpu_s: float
+    reused: bool = False
+
+
+@dataclass(frozen=True)
+class StudyMeta:
+    """What the report says about how it was made."""
+
+    command: str
+    revision: str
+    machine: str
+    started: str
+    finished: str
+    duration_s: float
+    identical_batches: str
+    budget: str
+    train_data: str
+    evaluation: str
+
+
+def _fmt(value: float, signed: bool = False) -> str:
+    if value != value:  # nan
+        return "n/a"
+    return f"{value:+.2f}" if signed else f"{value:.2f}"
+
+
+def write_csv(path: Path, rows: Sequence[Any]) -> Path:
+    """Write dataclass rows as CSV (header from the field names), atomically."""
+    buffer = io.StringIO()
+    names = [f.name for f in fields(rows[0])] if rows else []
+    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(
+            {k: f"{v:.6g}" if isinstance(v, float) else v for k, v in asdict(row).items()}
+        )
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def _row_order(arm_rows: Sequence[ArmRow]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys((r.group, r.row) for r in arm_rows))
+
+
+def psnr_table(arm_rows: Sequence[ArmRow], arms: Sequence[str]) -> str:
+    """Markdown: one line per row, ``mean ± std`` over seeds per arm, input PSNR first."""
+    cell = {(r.row, r.arm): r for r in arm_rows}
+    lines = [
+        "| group | row | input | " + " | ".join(f"`{a}`" for a in arms) + " |",
+        "|---|---|---:|" + "---:|" * len(arms),
+    ]
+    for group, row in _row_order(arm_rows):
+        first = cell[row, arms[0]]
+        values = [f"{_fmt(cell[row, a].psnr_mean)} ± {_fmt(cell[row, a].psnr_std)}" for a in arms]
+        lines.append(
+            f"| {GROUPS.get(group, group)} | `{row}` | {_fmt(first.input_psnr)} | "
+            + " | ".join(values)
+            + " |"
+        )
+    return "\n".join(lines)
+
+
+_MARK = {"better": " ▲", "worse": " ▼", "inconclusive": ""}
+
+
+def difference_table(differences: Sequence[DifferenceRow], arms: Sequence[str]) -> str:
+    """Markdown: mean paired difference ``[low, high]`` per arm; ▲/▼ when the CI excludes 0."""
+    cell = {(d.row, d.arm): d for d in differences}
+    order = list(dict.fromkeys((d.group, d.row) for d in differences))
+    lines = [
+        "| group | row | " + " | ".join(f"`{a}`" for a in arms) + " |",
+        "|---|---|" + "---:|" * len(arms),
+    ]
+    for group, row in order:
+        values = []
+        for arm in arms:
+            d = cell[row, arm]
+            values.append(
+                f"{_fmt(d.diff_mean, True)} [{_fmt(d.ci_low, True)}, {_fmt(d.ci_high, True)}]"
+                f"{_MARK[d.verdict]}"
+            )
+        name = f"**{row}**" if "(mean of" in row else f"`{row}`"
+        lines.append(f"| {GROUPS.get(group, group)} | {name} | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
+def timing_table(timings: Sequence[RunTiming], arms: Sequence[str]) -> str:
+    """Markdown: mean training/evaluation wall time per arm over its seeds."""
+    lines = [
+        "| arm | runs | train s (mean) | s/step | eval s (mean) | total s |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for arm in arms:
+        own = [t for t in timings if t.arm == arm]
+        if not own:
+            continue
+        train = float(np.mean([t.train_s for t in own]))
+        evaluation = float(np.mean([t.eval_s for t in own]))
+        total = sum(t.train_s + t.eval_s for t in own)
+        reused = " (reused)" if any(t.reused for t in own) else ""
+        lines.append(
+            f"| `{arm}`{reused} | {len(own)} | {train:.1f} | {train / own[0].steps:.3f} | "
+            f"{evaluation:.1f} | {total:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def plot_study(
+    arm_rows: Sequence[ArmRow],
+    differences: Sequence[DifferenceRow],
+    arms: Sequence[str],
+    reference: str,
+    path: Path,
+) -> Path:
+    """Top: PSNR per row and arm (error bars: std over seeds; grey bars: the degraded input).
+    Bottom: paired difference to ``reference`` with its bootstrap interval. The
+    out-of-distribution rows are shaded."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = _row_order(arm_rows)
+    cell = {(r.row, r.arm): r for r in arm_rows}
+    diff = {(d.row, d.arm): d for d in differences}
+    x = np.arange(len(order))
+    width = 0.8 / len(arms)
+    colours = plt.get_cmap("tab10")
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(max(9.0, 0.75 * len(order) + 3), 8))
+    inputs = [cell[row, arms[0]].input_psnr for _, row in order]
+    top.scatter(x, inputs, marker="_", s=300, color="0.45", label="degraded input", zorder=1)
+    for k, arm in enumerate(arms):
+        offset = (k - (len(arms) - 1) / 2) * width
+        means = [cell[row, arm].psnr_mean for _, row in order]
+        stds = [np.nan_to_num(cell[row, arm].psnr_std) for _, row in order]
+        top.errorbar(
+            x + offset, means, yerr=stds, fmt="o", ms=4, capsize=3, color=colours(k), label=arm
+        )
+        if arm == reference:
+            continue
+        mean = np.array([diff[row, arm].diff_mean for _, row in order])
+        low = np.array([diff[row, arm].ci_low for _, row in order])
+        high = np.array([diff[row, arm].ci_high for _, row in order])
+        bottom.errorbar(
+            x + offset,
+            mean,
+            yerr=[mean - low, high - mean],
+            fmt="o",
+            ms=4,
+            capsize=3,
+            color=colours(k),
+            label=f"{arm} - {reference}",
+        )
+    bottom.axhline(0.0, color="black", lw=0.8)
+    ood = [i for i, (group, _) in enumerate(order) if group == "ood"]
+    for ax in (top, bottom):
+        if ood:
+            ax.axvspan(min(ood) - 0.5, max(ood) + 0.5, color="0.92", zorder=0)
+        ax.set_xticks(x)
+        ax.set_xlim(-0.6, len(order) - 0.4)
+        ax.legend(fontsize=8, loc="best")
+        ax.grid(axis="y", alpha=0.3)
+    top.set_xticklabels([])
+    bottom.set_xticklabels([row for _, row in order], rotation=35, ha="right", fontsize=8)
+    top.set_ylabel("PSNR (dB), mean ± std over seeds")
+    bottom.set_ylabel(f"PSNR difference to {reference} (dB)\n95% bootstrap CI")
+    top.set_title("in distribution (white) | out of distribution (grey)", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def answer_text(
+    differences: Sequence[DifferenceRow],
+    arms: Sequence[str],
+    reference: str,
+    level: float,
+    practical: float = 0.05,
+) -> tuple[str, str]:
+    """The headline answer and one line per arm and group, from the intervals (not hard-coded).
+
+    "The claim" is the one the README template states; it is about the WB arms (``ARMS``
+    entries with a ``wb_solver`` other than ``none``): one supports it when the interval of its
+    mean paired difference over the out-of-distribution rows lies above 0 and the mean is at
+    least ``practical`` dB.
+
+    Returns:
+        ``(headline, per-arm bullet lines)`` in Markdown.
+    """
+    percent = f"{level * 100:g}%"
+    lines, pooled_ood = [], {}
+    for arm in arms:
+        if arm == reference:
+            continue
+        for group in ("ood", "id"):
+            own = [d for d in differences if d.arm == arm and d.group == group]
+            if not own:
+                continue
+            pooled = next(d for d in own if "(mean of" in d.row)
+            per_row = [d for d in own if d is not pooled]
+            counts = {v: sum(d.verdict == v for d in per_row) for v in ("better", "worse")}
+            if pooled.verdict == "better":
+                claim = f"beats `{reference}` beyond the seed and image noise"
+            elif pooled.verdict == "worse":
+                claim = f"is worse than `{reference}` beyond the seed and image noise"
+            else:
+                claim = f"is not distinguishable from `{reference}` (the interval contains 0)"
+            if group == "ood":
+                pooled_ood[arm] = pooled
+            lines.append(
+                f"- `{arm}`, {GROUPS[group]}: {_fmt(pooled.diff_mean, True)} dB "
+                f"[{_fmt(pooled.ci_low, True)}, {_fmt(pooled.ci_high, True)}] ({percent} CI, "
+                f"mean of {len(per_row)} rows): {claim}; per row, better on "
+                f"{counts['better']}, worse on {counts['worse']}, inconclusive on "
+                f"{len(per_row) - counts['better'] - counts['worse']} of {len(per_row)}."
+            )
+    wb_arms = [a for a in pooled_ood if ARMS.get(a, {}).get("wb_solver", "none") != "none"]
+    better = [a for a in wb_arms if pooled_ood[a].verdict == "better"]
+    strong = [a for a in better if pooled_ood[a].diff_mean >= practical]
+    names = ", ".join(f"`{a}`" for a in (strong or better or wb_arms))
+    interval = (
+        f"the {percent} CI of the mean paired PSNR difference over the out-of-distribution rows"
+    )
+    if strong:
+        headline = (
+            f"Out of distribution, {names} beat `{reference}` beyond the seed and image noise "
+            f"({interval} lies above 0, by at least {practical:g} dB). At this small scale this "
+            "supports the claim."
+        )
+    elif better:
+        headline = (
+            f"Out of distribution, {names} beat `{reference}` beyond the seed and image noise "
+            f"({interval} lies above 0) but by less than {practical:g} dB: too little to count "
+            "as support for the claim."
+        )
+    else:
+        headline = (
+            f"Out of distribution, no WB arm ({names}) beats `{reference}` beyond the seed and "
+            f"image noise: {interval} reaches 0 or below. This small study does not support "
+            "the claim (nor does it refute it: see what the numbers do not show)."
+        )
+    return headline, "\n".join(lines)
+
+
+def render_readme(template: str, values: dict[str, str]) -> str:
+    """Fill a ``string.Template`` (``$name`` placeholders); a missing value is an error."""
+    try:
+        return Template(template).substitute(values)
+    except KeyError as error:
+        raise ValueError(f"README template: no value for placeholder {error}") from None
+
+
+def write_report(
+    config: StudyConfig,
+    arm_rows: list[ArmRow],
+    differences: list[DifferenceRow],
+    scores: list[ImageScore],
+    timings: list[RunTiming],
+    meta: StudyMeta,
+) -> dict[str, Path]:
+    """Write the Markdown, CSVs, plot and README of a finished study into ``config.output``."""
+    out = Path(config.output)
+    name = config.name
+    files = {
+        "csv": write_csv(out / f"{name}.csv", arm_rows),
+        "differences": write_csv(out / f"{name}-differences.csv", differences),
+        "per_image": write_csv(out / f"{name}-per-image.csv", scores),
+        "timing": write_csv(out / f"{name}-timing.csv", timings),
+        "plot": plot_study(
+            arm_rows, differences, config.arms, config.reference, out / f"{name}.png"
+        ),
+    }
+    others = [a for a in config.arms if a != config.reference]
+    headline, verdicts = answer_text(
+        differences, config.arms, config.reference, config.level, config.practical_db
+    )
+    level = f"{config.level * 100:g}%"
+    header = "\n".join(
+        [
+            f"- Command: `{meta.command}`",
+            f"- Git revision: `{meta.revision}`",
+            f"- Machine: {meta.machine}",
+            f"- Started {meta.started}, finished {meta.finished} ({meta.duration_s / 60:.1f} min)",
+            f"- Budget: {meta.budget}",
+            f"- Training data: {meta.train_data}",
+            f"- Evaluation: {meta.evaluation}",
+            f"- Same training batches in every arm: {meta.identical_batches}",
+        ]
+    )
+    markdown = f"""# Study `{name}`: {len(others)} arms against `{config.reference}` at equal budget
+
+{header}
+
+## Answer (computed from the intervals)
+
+{headline}
+
+{verdicts}
+
+## PSNR (dB): mean ± std over {len(config.seeds)} seeds
+
+{psnr_table(arm_rows, config.arms)}
+
+## Paired difference to `{config.reference}` (dB), {level} bootstrap CI over seeds and images
+
+Each cell: mean over seeds and images of PSNR(arm) - PSNR(`{config.reference}`) on the same
+image with the same seed, and its {level} percentile-bootstrap interval (seeds and images
+resampled). ▲: the interval lies above 0 (better), ▼: below 0 (worse). The group lines weight
+every row equally. Intervals are per row, not corrected for multiple comparisons.
+
+{difference_table(differences, others)}
+
+## Wall time per arm
+
+{timing_table(timings, config.arms)}
+
+![PSNR per row and arm]({name}.png)
+
+Files: `{name}.csv` (per arm and row), `{name}-differences.csv`, `{name}-per-image.csv`
+(every image of every run), `{name}-timing.csv`.
+"""
+    files["markdown"] = atomic_write_text(out / f"{name}.md", markdown)
+    template = Path(config.readme_template) if config.readme_template else DEFAULT_TEMPLATE
+    if not template.is_file():
+        raise FileNotFoundError(f"study {name}: README template not found: {template}")
+    readme = render_readme(
+        template.read_text(encoding="utf-8"),
+        {
+            "name": name,
+            "headline": headline,
+            "verdicts": verdicts,
+            "header": header,
+            "level": level,
+            "reference": config.reference,
+            "seeds": str(len(config.seeds)),
+            "steps": str(config.steps),
+            "differences": difference_table(
+                [d for d in differences if "(mean of" in d.row or d.group == "ood"], others
+            ),
+            "markdown": f"{name}.md",
+            "plot": f"{name}.png",
+        },
+    )
+    files["readme"] = atomic_write_text(out / "README.md", readme)
+    return files

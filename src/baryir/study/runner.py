@@ -1,0 +1,412 @@
+"""Run a study: for every seed and arm, train with ``baryir fit``, then score every row.
+
+Built on the public API: training through a ``fit`` callable that runs ``baryir fit --config
+FILE`` (the command passes :func:`baryir.cli.main`), scoring through
+:func:`baryir.evaluation.runner.evaluate` (``baryir.evaluate``) on ``build_test_set`` rows, keeping
+every image's PSNR for :mod:`baryir.study.stats`.
+
+Runs live in ``work_dir/<arm>-seed<seed>/`` (``fit.yaml``, checkpoint, CSV logs, batch
+fingerprints). A run whose ``run.json`` matches its fit config is reused, and so is its
+evaluation (``scores-<digest>.json``), unless ``fresh``: an interrupted study picks up where it
+stopped.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import platform
+import random
+import resource
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from lightning.pytorch import Callback, LightningModule, Trainer
+
+from baryir.data.datasets.subset import split_folder_override, subset_label
+from baryir.data.datasets.testsets import build_test_set
+from baryir.evaluation.runner import default_data_root, evaluate
+from baryir.io.atomic import atomic_write_text
+from baryir.metrics import EvalProtocol
+from baryir.study.config import ARMS, StudyConfig
+from baryir.study.report import RunTiming, StudyMeta, write_report
+from baryir.study.stats import ImageScore, image_psnr, summarize
+
+__all__ = ["FitCommand", "StudyRunCallback", "run_study"]
+
+FitCommand = Callable[[Path], object]
+"""Runs ``baryir fit --config <path>`` (e.g. ``lambda path: baryir.cli.main(["fit", ...])``)."""
+
+
+class StudyRunCallback(Callback):
+    """Same batches in every arm: re-seed when training starts, fingerprint every batch.
+
+    Before training starts the arms differ in how much randomness they used (the potentials'
+    initialisation), so the random generators are re-seeded with ``seed`` at ``on_fit_start``,
+    just before the fit loop makes the training DataLoader iterator (which draws its workers'
+    seeds from the global generator). With ``num_workers >= 1`` and persistent workers the
+    crops, flips and noise then come from the workers alone and are identical across arms; the
+    batch order comes from the data module's seeded sampler. Each batch's fingerprint (sum of
+    the inputs and the file names) is written to ``fingerprint_path`` at the end, so the study
+    can check it.
+
+    Args:
+        seed: the run's seed.
+        fingerprint_path: text file for the fingerprints (None: not written).
+    """
+
+    def __init__(self, seed: int, fingerprint_path: str | None = None) -> None:
+        self.seed = seed
+        self.fingerprint_path = fingerprint_path
+        self.fingerprints: list[str] = []
+
+    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        random.seed(self.seed)
+        np.random.seed(self.seed)
+        torch.manual_seed(self.seed)
+
+    def on_train_batch_start(
+        self, trainer: Trainer, pl_module: LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        total = float(batch["input"].double().sum())
+        self.fingerprints.append(f"{total:.6f} {','.join(batch['name'])}")
+
+    def on_train_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        if self.fingerprint_path:
+            atomic_write_text(self.fingerprint_path, "\n".join(self.fingerprints) + "\n")
+
+
+def config_digest(config: dict[str, Any]) -> str:
+    """Stable short hash of a JSON-able mapping (to reuse finished runs)."""
+    text = json.dumps(config, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def data_root(config: StudyConfig) -> Path:
+    """The study's data root (``data_root`` or the shared data); raises if it is missing."""
+    root = Path(config.data_root) if config.data_root else default_data_root()
+    if root is None or not root.is_dir():
+        raise FileNotFoundError(
+            f"study {config.name}: data root not found ({root}); set data_root in the study "
+            "file or BARYIR_SHARED_DATA"
+        )
+    return root
+
+
+def train_folders(config: StudyConfig, root: Path) -> dict[str, str]:
+    """``train_folders`` with paths made absolute under ``root`` (subset and ``spec@`` kept)."""
+    resolved = {}
+    for task, value in config.train_folders.items():
+        degradation, folder, subset = split_folder_override(value)
+        folder = folder if folder.is_absolute() else root / folder
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"study {config.name}: train folder for {task} not found: {folder}"
+            )
+        prefix = f"{degradation}@" if degradation else ""
+        resolved[task] = f"{prefix}{folder}{subset_label(subset) if subset else ''}"
+    return resolved
+
+
+def fit_config(
+    config: StudyConfig, arm: str, seed: int, run_dir: Path, folders: dict[str, str]
+) -> dict[str, Any]:
+    """The ``baryir fit`` config of one run: the shared one plus the run's seed, arm, paths."""
+    fit = copy.deepcopy(config.fit)
+    fit["seed_everything"] = seed
+    trainer = fit.setdefault("trainer", {})
+    trainer["max_steps"] = config.steps
+    trainer["default_root_dir"] = str(run_dir)
+    trainer["logger"] = {
+        "class_path": "lightning.pytorch.loggers.CSVLogger",
+        "init_args": {"save_dir": str(run_dir), "name": "logs", "version": 0},
+    }
+    trainer["callbacks"] = [
+        *trainer.get("callbacks", []),
+        {
+            "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+            "init_args": {
+                "dirpath": str(run_dir / "checkpoints"),
+                "save_last": True,
+                "save_top_k": 0,
+            },
+        },
+        {
+            "class_path": "baryir.study.runner.StudyRunCallback",
+            "init_args": {"seed": seed, "fingerprint_path": str(run_dir / "batches.txt")},
+        },
+    ]
+    fit.setdefault("model", {}).update(ARMS[arm])
+    data = fit.setdefault("data", {})
+    data["seed"] = seed
+    data["folders"] = {**data.get("folders", {}), **folders}
+    return fit
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def train_run(
+    fit: dict[str, Any], run_dir: Path, fresh: bool, fit_command: FitCommand
+) -> tuple[float, float, bool]:
+    """Train one run with ``fit_command`` unless a finished identical one exists.
+
+    Returns:
+        ``(wall seconds, CPU seconds, reused)``.
+    """
+    digest = config_digest(fit)
+    record = run_dir / "run.json"
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if not fresh and record.is_file() and checkpoint.is_file():
+        done = json.loads(record.read_text(encoding="utf-8"))
+        if done.get("digest") == digest:
+            return float(done["train_s"]), float(done["cpu_s"]), True
+    run_dir.mkdir(parents=True, exist_ok=True)
+    checkpoint.unlink(missing_ok=True)
+    config_path = run_dir / "fit.yaml"
+    atomic_write_text(config_path, yaml.safe_dump(fit, sort_keys=False))
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
+    fit_command(config_path)
+    wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
+    if not checkpoint.is_file():
+        raise RuntimeError(f"baryir fit wrote no checkpoint at {checkpoint}")
+    atomic_write_text(
+        record, json.dumps({"digest": digest, "train_s": wall, "cpu_s": cpu}, indent=2)
+    )
+    return wall, cpu, False
+
+
+def evaluate_run(
+    config: StudyConfig,
+    checkpoint: Path,
+    datasets: list[tuple[str, Any]],
+    arm: str,
+    seed: int,
+    cache: Path | None,
+) -> tuple[list[ImageScore], dict[tuple[str, int, str], float], float]:
+    """Score one checkpoint on every row; per-image PSNRs, row SSIMs and the wall seconds."""
+    if cache is not None and cache.is_file():
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        scores = [ImageScore(**s) for s in saved["scores"]]
+        ssim = {(arm, seed, row): value for row, value in saved["ssim"].items()}
+        return scores, ssim, float(saved["eval_s"])
+    protocol = EvalProtocol()
+    device = config.evaluation.device
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    group_of = {dataset.label: group for group, dataset in datasets}
+    scores: list[ImageScore] = []
+
+    def keep(label: str, item: dict[str, Any], restored: torch.Tensor) -> None:
+        target = item["target"].to(restored.device)
+        scores.append(
+            ImageScore(
+                arm,
+                seed,
+                label,
+                group_of[label],
+                str(item["name"]),
+                image_psnr(restored, target, protocol),
+                image_psnr(item["input"].to(restored.device), target, protocol),
+            )
+        )
+
+    start = time.perf_counter()
+    rows = evaluate(
+        checkpoint,
+        [dataset for _, dataset in datasets],
+        protocol=protocol,
+        device=device,
+        on_image=keep,
+    )
+    elapsed = time.perf_counter() - start
+    ssim = {(arm, seed, row): values["ssim"] for row, values in rows.items()}
+    if cache is not None:
+        saved = {
+            "scores": [asdict(s) for s in scores],
+            "ssim": {row: values["ssim"] for row, values in rows.items()},
+            "eval_s": elapsed,
+        }
+        atomic_write_text(cache, json.dumps(saved))
+    return scores, ssim, elapsed
+
+
+def build_rows(config: StudyConfig, root: Path) -> list[tuple[str, Any]]:
+    """``(group, dataset)`` of every evaluation row, labelled by its spec."""
+    evaluation = config.evaluation
+    rows = []
+    for group, specs in (
+        ("id", evaluation.in_distribution),
+        ("ood", evaluation.out_of_distribution),
+        ("harm", evaluation.do_no_harm),
+    ):
+        for spec in specs:
+            dataset = build_test_set(
+                spec, root, evaluation.seed, evaluation.max_images, evaluation.crop
+            )
+            dataset.label = spec
+            rows.append((group, dataset))
+    return rows
+
+
+def git_revision() -> str:
+    """``git rev-parse HEAD`` (read only), marked when tracked files have changes."""
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True, env=env
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"{head} (with uncommitted changes)" if dirty else head
+
+
+def machine_description() -> str:
+    """CPU model and count, GPU, OS, Python/torch versions, load average."""
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+    return (
+        f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__} with "
+        f"{torch.get_num_threads()} threads, {gpu}; {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}; load average (1/5/15 min) {load}"
+    )
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
+
+
+def _describe(config: StudyConfig, root: Path) -> tuple[str, str, str]:
+    model = config.fit.get("model", {})
+    data = config.fit.get("data", {})
+    budget = (
+        f"{config.steps} steps per run, batch {data.get('batch_size', '?')} of "
+        f"{data.get('patch_size', '?')}x{data.get('patch_size', '?')} crops, "
+        f"model `{model.get('model', '?')}` {model.get('model_args') or ''}, seeds "
+        f"{list(config.seeds)}, arms {list(config.arms)} (reference `{config.reference}`)"
+    )
+    train = ", ".join(f"{task}: `{value}`" for task, value in config.train_folders.items())
+    train = f"tasks {data.get('tasks')}; {train} (under `{root}`); repeats {data.get('repeats')}"
+    evaluation = config.evaluation
+    images = evaluation.max_images or "all"
+    crop = f"central {evaluation.crop} px crops" if evaluation.crop else "whole images"
+    described = (
+        f"first {images} images of each row, {crop}, degradations seeded by "
+        f"(seed {evaluation.seed}, spec, file name); PSNR on RGB, 8-bit, the paper's protocol"
+    )
+    return budget, train, described
+
+
+def identical_batches(config: StudyConfig, work_dir: Path) -> str:
+    """Whether every arm of each seed saw the same training batches (fingerprint files)."""
+    mismatched, missing = [], 0
+    for seed in config.seeds:
+        texts = {}
+        for arm in config.arms:
+            path = work_dir / f"{arm}-seed{seed}" / "batches.txt"
+            if path.is_file():
+                texts[arm] = path.read_text(encoding="utf-8")
+            else:
+                missing += 1
+        if len(set(texts.values())) > 1:
+            mismatched.append(seed)
+    if mismatched:
+        return f"no: the arms' batches differ for seeds {mismatched}"
+    note = f" ({missing} runs without a fingerprint file)" if missing else ""
+    return f"yes: the arms of each seed saw identical batches (inputs and file names){note}"
+
+
+def run_study(
+    config: StudyConfig, fit_command: FitCommand, command: str, fresh: bool = False
+) -> dict[str, Path]:
+    """Train, evaluate and report a study; returns the written files by kind.
+
+    Args:
+        config: the study.
+        fit_command: trains one run from its ``baryir fit`` config file.
+        command: the command line that started the study, for the report.
+        fresh: retrain and re-evaluate every run (else finished ones are reused).
+    """
+    started, clock = _now(), time.perf_counter()
+    machine = machine_description()
+    root = data_root(config)
+    folders = train_folders(config, root)
+    rows = build_rows(config, root)
+    work_dir = Path(config.work_dir)
+    eval_digest = config_digest(asdict(config.evaluation))
+    scores: list[ImageScore] = []
+    ssim: dict[tuple[str, int, str], float] = {}
+    timings: list[RunTiming] = []
+    runs = [(seed, arm) for seed in config.seeds for arm in config.arms]
+    for index, (seed, arm) in enumerate(runs, start=1):
+        run_dir = work_dir / f"{arm}-seed{seed}"
+        fit = fit_config(config, arm, seed, run_dir, folders)
+        train_s, cpu_s, reused = train_run(fit, run_dir, fresh, fit_command)
+        cache = run_dir / f"scores-{eval_digest}-{config_digest(fit)}.json"
+        if fresh:
+            cache.unlink(missing_ok=True)
+        run_scores, run_ssim, eval_s = evaluate_run(
+            config, run_dir / "checkpoints" / "last.ckpt", rows, arm, seed, cache
+        )
+        scores += run_scores
+        ssim |= run_ssim
+        timings.append(RunTiming(arm, seed, config.steps, train_s, eval_s, cpu_s, reused))
+        elapsed = time.perf_counter() - clock
+        left = elapsed / index * (len(runs) - index)
+        print(
+            f"[{index}/{len(runs)}] {arm} seed {seed}: trained {config.steps} steps in "
+            f"{train_s:.0f} s{' (reused)' if reused else ''}, evaluated {len(rows)} rows in "
+            f"{eval_s:.0f} s; about {left / 60:.0f} min left",
+            flush=True,
+        )
+    arm_rows, differences = summarize(
+        scores,
+        ssim,
+        [(group, dataset.label) for group, dataset in rows],
+        config.arms,
+        config.reference,
+        config.seeds,
+        config.level,
+        config.bootstrap,
+    )
+    budget, train, evaluation = _describe(config, root)
+    meta = StudyMeta(
+        command=command,
+        revision=git_revision(),
+        machine=machine,
+        started=started,
+        finished=_now(),
+        duration_s=time.perf_counter() - clock,
+        identical_batches=identical_batches(config, work_dir),
+        budget=budget,
+        train_data=train,
+        evaluation=evaluation,
+    )
+    return write_report(config, arm_rows, differences, scores, timings, meta)
