@@ -65,7 +65,8 @@ class RestorationTask(LightningModule):
         lr_schedule: ``step`` (the paper: ``lr_scheduler``, default StepLR x0.1 every 30
             epochs, stepped every epoch) or ``cosine`` (linear warm-up over ``warmup_steps``,
             then cosine decay to ``min_lr_ratio`` x lr at the last update (``trainer.max_steps``
-            or ``max_epochs`` x batches), stepped after every network update; both optimisers).
+            or ``max_epochs`` x batches), stepped after every network update; both optimisers;
+            it replaces ``lr_scheduler`` and ``potentials_lr_scheduler``).
         ema_decay: keep an exponential moving average of the network's weights (decay per
             network update; 0: none). The average (``ema.module``) is what validation, test,
             ``forward``, export and ``restore`` use; checkpoints hold both.
