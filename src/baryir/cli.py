@@ -90,10 +90,23 @@ class CommandParser(_OneLineErrors, ArgumentParser):
 
 
 class BaryIRCLI(LightningCLI):
-    """LightningCLI with the number of degradation sources linked from the data to the model."""
+    """LightningCLI with the number of degradation sources linked from the data to the model.
+
+    ``test`` defaults to ``--verbose false``: the task's report prints the one results table
+    (restored and input PSNR/SSIM, share made worse), so Lightning's per-dataloader listing of
+    the same numbers is left out unless asked for.
+    """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.tasks", "model.num_sources", compute_fn=count_sources)
+
+    def _prepare_subcommand_parser(
+        self, klass: type, subcommand: str, **kwargs: Any
+    ) -> LightningArgumentParser:
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        if subcommand == "test":
+            parser.set_defaults(verbose=False)
+        return parser
 
 
 def count_sources(tasks: Sequence[str] | None) -> int:
