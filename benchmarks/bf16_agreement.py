@@ -28,7 +28,7 @@ from baryir.data.transforms import center_crop  # noqa: E402
 from baryir.inference import native_bf16, restore  # noqa: E402
 from baryir.io.image import read_image  # noqa: E402
 from baryir.metrics import psnr_ssim  # noqa: E402
-from baryir.models import create_model  # noqa: E402
+from baryir.models import create_model, load_model  # noqa: E402
 
 
 def agreement(
@@ -67,7 +67,7 @@ def main() -> None:
         print("this CPU has no AMX / AVX-512 BF16: bf16 falls back to fp32", file=sys.stderr)
     torch.manual_seed(0)
     networks = {"baryir (random weights)": create_model("baryir")}
-    networks |= {Path(ckpt).name: create_model_from(ckpt) for ckpt in args.ckpt}
+    networks |= {Path(ckpt).name: load_model(ckpt) for ckpt in args.ckpt}
     for set_name in args.sets:
         files = find_images(args.root / set_name)[: args.max_images]
         images = [read_image(f) for f in files]
@@ -83,13 +83,6 @@ def main() -> None:
                 bf16_native=native_bf16("cpu"),
                 **agreement(network, images, args.tile),
             )
-
-
-def create_model_from(ckpt: str) -> torch.nn.Module:
-    """The network stored in a checkpoint (its EMA weights when it has them)."""
-    from baryir.models import load_model
-
-    return load_model(ckpt)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TASKS: tuple[str, ...] = ("denoise_15", "denoise_25", "denoise_50", "derain", "dehaze")
 
+DO_NO_HARM_SET = "CBSD68"
+"""The clean set the "do no harm" rows degrade when the data has a root (not the bundled one)."""
+
 DEFAULT_EVAL_SETS: dict[str, str] = {
     "denoise_15": "CBSD68:15",
     "denoise_25": "CBSD68:25",
@@ -79,7 +82,7 @@ DEFAULT_EVAL_SETS: dict[str, str] = {
     "dehaze": "SOTS-outdoor",
     "deblur": "GoPro",
     "lowlight": "LOL-v1",
-    "clean": "CBSD68:clean",
+    "clean": f"{DO_NO_HARM_SET}:clean",
     **{f"cdd_{kind}": f"CDD11:{kind}" for kind in CDD11_KINDS},
 }
 
@@ -305,7 +308,7 @@ class RestorationDataModule(LightningDataModule):
                 bundled_eval_source(spec, bundled_crop, self.seed) for spec in self.do_no_harm
             ]
         specs = [DEFAULT_EVAL_SETS[task.name] for task in self.tasks]
-        specs += [f"{DEFAULT_EVAL_SETS['clean'].partition(':')[0]}:{s}" for s in self.do_no_harm]
+        specs += [f"{DO_NO_HARM_SET}:{spec}" for spec in self.do_no_harm]
         datasets = []
         for spec in specs:
             try:
