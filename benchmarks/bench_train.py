@@ -28,6 +28,7 @@ from torch.utils.data import DataLoader, Dataset
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, set_threads  # noqa: E402
 
+from baryir.losses import ObjectiveConfig  # noqa: E402
 from baryir.tasks.restoration import RestorationTask  # noqa: E402
 
 SOLVERS = ("none", "sinkhorn", "potentials")
@@ -101,7 +102,7 @@ def make_task(
         num_sources=3,
         potentials_pooling="released" if patch % 8 == 0 and patch >= 16 else "adaptive",
         potentials_patch_size=patch,
-        sinkhorn_backend="auto",
+        objective=ObjectiveConfig(sinkhorn_backend="auto"),
     )
 
 

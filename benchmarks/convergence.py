@@ -101,7 +101,7 @@ def run(recipe: str, budget: int, val_every: int, out: Path, work: Path, threads
         f"--trainer.default_root_dir={work / recipe}",
         f"--trainer.logger.init_args.save_dir={work / recipe}",
         f"--trainer.callbacks.dirpath={work / recipe / 'checkpoints'}",
-        f"--model.report_dir={work / recipe / 'report'}",
+        f"--report.dir={work / recipe / 'report'}",
         "--trainer.callbacks+=convergence.ValidationClock",
         f"--trainer.callbacks.out={out}",
         f"--trainer.callbacks.recipe={recipe}",

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from baryir.data.tasks import CDD11_KINDS
+from baryir.data.degradation_tasks import CDD11_KINDS
 
 
 def png(path: Path, seed: int, size: int = 24) -> None:

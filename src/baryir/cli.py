@@ -90,7 +90,8 @@ class CommandParser(_OneLineErrors, ArgumentParser):
 
 
 class BaryIRCLI(LightningCLI):
-    """LightningCLI with the number of degradation sources linked from the data to the model.
+    """LightningCLI with the number of degradation sources linked from the data to the model,
+    and the test report (:class:`~baryir.evaluation.report.TestReport`, ``--report.*``).
 
     ``test`` defaults to ``--verbose false``: the task's report prints the one results table
     (restored and input PSNR/SSIM, share made worse), so Lightning's per-dataloader listing of
@@ -98,7 +99,10 @@ class BaryIRCLI(LightningCLI):
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        from baryir.evaluation.report import TestReport
+
         parser.link_arguments("data.tasks", "model.num_sources", compute_fn=count_sources)
+        parser.add_lightning_class_args(TestReport, "report")
 
     def _prepare_subcommand_parser(
         self, klass: type, subcommand: str, **kwargs: Any
@@ -112,7 +116,7 @@ class BaryIRCLI(LightningCLI):
 def count_sources(tasks: Sequence[str] | None) -> int:
     """Number of distinct degradation sources (potentials) among the selected tasks."""
     from baryir.data.datamodule import DEFAULT_TASKS
-    from baryir.data.tasks import resolve_tasks
+    from baryir.data.degradation_tasks import resolve_tasks
 
     return len({task.source for task in resolve_tasks(tasks or DEFAULT_TASKS)})
 

@@ -25,7 +25,7 @@ def test_collect_embeddings_and_compare_command(tmp_path: Path, capsys) -> None:
     embeddings = collect_embeddings(model, resolve_datasets(specs), max_images=2, crop=24)
     assert embeddings.barycenter.shape == (4, model.latent_channels)
     assert embeddings.residual.shape == (4, model.latent_channels)
-    assert embeddings.labels == ["clean s50"] * 2 + ["clean lowlight:0.2"] * 2
+    assert embeddings.labels == ["clean noise:50"] * 2 + ["clean lowlight:0.2"] * 2
 
     weights = tmp_path / "tiny.safetensors"
     export_weights(model.state_dict(), weights, "baryir-tiny", model_config(model))

@@ -13,7 +13,7 @@ from baryir.data.datamodule import RestorationDataModule
 from baryir.data.datasets.cdd11 import cdd11_kind, find_cdd11
 from baryir.data.datasets.layout import layout_sources
 from baryir.data.datasets.testsets import build_test_set, list_test_sets
-from baryir.data.tasks import CDD11_KINDS, SOURCE_NAMES, TASKS, resolve_tasks
+from baryir.data.degradation_tasks import CDD11_KINDS, SOURCE_NAMES, TASKS, resolve_tasks
 from baryir.degradations import Compose, build_degradation
 from cdd11_tree import make_cdd11, png
 

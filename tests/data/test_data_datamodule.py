@@ -72,12 +72,12 @@ def test_paper_layout_datamodule(layout: Path) -> None:
     # validation: the standard sets found in data/test (missing SOTS is skipped), then the
     # "do no harm" rows on CBSD68
     assert dm.val_labels == [
-        "CBSD68 s15",
-        "CBSD68 s25",
-        "CBSD68 s50",
+        "CBSD68 noise:15",
+        "CBSD68 noise:25",
+        "CBSD68 noise:50",
         "Rain100L",
         "CBSD68 clean",
-        "CBSD68 s5",
+        "CBSD68 noise:5",
         "CBSD68 jpeg:40",
     ]
     val = dm.val_dataloader()

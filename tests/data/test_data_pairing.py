@@ -10,7 +10,7 @@ from PIL import Image
 
 from baryir.data.datasets.files import find_pairs, pair_key
 from baryir.data.datasets.paired import PairedSource
-from baryir.data.tasks import CDD11_KINDS, TASKS, resolve_task, resolve_tasks
+from baryir.data.degradation_tasks import CDD11_KINDS, TASKS, resolve_task, resolve_tasks
 
 
 def _png(path: Path, size: tuple[int, int] = (24, 20), value: int = 128) -> Path:

@@ -63,7 +63,7 @@ def test_mixture_spec_on_a_clean_set_gets_a_label(rain: Path) -> None:
     mixed = build_test_set("CBSD68[1:3]:noise:25+jpeg:30", rain)
     assert mixed.label == "CBSD68 noise:25+jpeg:30[1:3]"
     assert [mixed[i]["name"] for i in range(2)] == ["001", "002"]
-    assert build_test_set("CBSD68:15", rain).label == "CBSD68 s15"
+    assert build_test_set("CBSD68:15", rain).label == "CBSD68 noise:15"
 
 
 def test_folder_overrides_take_subsets_and_synthesise_haze(rain: Path) -> None:

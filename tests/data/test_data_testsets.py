@@ -27,7 +27,7 @@ def clean_folder(tmp_path: Path) -> Path:
 def test_noise_is_seeded_by_name_not_position(clean_folder: Path, tmp_path: Path) -> None:
     first = build_test_set("CBSD68:25", clean_folder)
     second = build_test_set("CBSD68:25", clean_folder)
-    assert first.label == "CBSD68 s25"
+    assert first.label == "CBSD68 noise:25"
     assert [first[i]["name"] for i in range(3)] == ["a", "b", "c"]  # sorted
     for i in range(3):
         assert torch.equal(first[i]["input"], second[i]["input"])
@@ -64,7 +64,7 @@ def test_paper_layout_test_folders(tmp_path: Path) -> None:
     _png(test / "lowlight" / "low" / "1.png", 10)
     _png(test / "lowlight" / "high" / "1.png", 100)
     root = tmp_path / "data"
-    assert build_test_set("BSD68:50", root).label == "CBSD68 s50"
+    assert build_test_set("BSD68:50", root).label == "CBSD68 noise:50"
     assert len(build_test_set("Rain100L", root)) == 1
     assert build_test_set("SOTS-outdoor", root)[0]["name"] == "0001_0.8_0.2"
     assert build_test_set("LOL-v1", root)[0]["input"].shape == (3, 16, 16)
@@ -85,7 +85,7 @@ def _need(shared: Path, name: str) -> Path:
 
 def test_shared_cbsd68(shared_data: Path) -> None:
     dataset = build_test_set("CBSD68:25", _need(shared_data, "CBSD68"))
-    assert len(dataset) == 68 and dataset.label == "CBSD68 s25"
+    assert len(dataset) == 68 and dataset.label == "CBSD68 noise:25"
     item = dataset[0]
     assert item["input"].shape == item["target"].shape and item["name"] == "101085"
     noise = (item["input"] - item["target"]) * 255
@@ -108,7 +108,7 @@ def test_shared_sots_jpg_png(shared_data: Path) -> None:
 
 def test_shared_kodak_mcmaster(shared_data: Path) -> None:
     kodak = build_test_set("Kodak24:50", _need(shared_data, "Kodak24"), max_images=1)
-    assert kodak.label == "Kodak24 s50" and kodak[0]["target"].shape[0] == 3
+    assert kodak.label == "Kodak24 noise:50" and kodak[0]["target"].shape[0] == 3
     assert len(build_test_set("Kodak24:15", shared_data)) == 24
     mcmaster = build_test_set("McMaster:25", _need(shared_data, "McMaster"))
     assert len(mcmaster) == 18 and mcmaster[0]["target"].shape == (3, 500, 500)

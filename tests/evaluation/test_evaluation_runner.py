@@ -59,7 +59,7 @@ class Pairs(Dataset):
 def test_evaluate_returns_rows_for_specs_and_datasets(tiny, data_root: Path) -> None:
     model, _ = tiny
     rows = baryir.evaluate(model, ["CBSD68:noise:30", Pairs()], root=data_root)
-    assert list(rows) == ["CBSD68 s30", "mine"]
+    assert list(rows) == ["CBSD68 noise:30", "mine"]
     for row in rows.values():
         assert set(row) == {"psnr", "ssim", "input_psnr", "input_ssim", "worse", "images"}
         assert 0.0 <= row["worse"] <= 1.0
@@ -75,7 +75,7 @@ def test_evaluate_is_deterministic_and_honours_max_images(tiny, data_root: Path)
     model, path = tiny
     first = baryir.evaluate(model, "CBSD68:15", root=data_root, max_images=1)
     second = baryir.evaluate(path, "CBSD68:15", root=data_root, max_images=1)  # from the file
-    assert first == second and first["CBSD68 s15"]["images"] == 1
+    assert first == second and first["CBSD68 noise:15"]["images"] == 1
 
 
 def test_evaluate_callback_sees_cropped_images(tiny) -> None:

@@ -103,8 +103,8 @@ def test_potentials_loss_keys() -> None:
     total, terms = BaryIRObjective(congruence_weight=10.0).potentials_loss(
         _Potentials(32), batch["barycenter"], batch["source"], LAMBDAS
     )
-    assert set(terms) == {"potentials_step", "congruence"}
-    torch.testing.assert_close(total.detach(), terms["potentials_step"] + terms["congruence"])
+    assert set(terms) == {"potentials_dual", "congruence"}
+    torch.testing.assert_close(total.detach(), terms["potentials_dual"] + terms["congruence"])
 
 
 def test_exceptions() -> None:

@@ -145,7 +145,7 @@ def _test_command(tmp_path: Path, folder: Path) -> int:
             "false",
             "--trainer.default_root_dir",
             str(tmp_path),
-            "--model.report_dir",
+            "--report.dir",
             str(tmp_path / "report"),
         ]
     )

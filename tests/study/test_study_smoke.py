@@ -1,4 +1,5 @@
-"""``baryir study`` end to end on the shared data: 3 arms, 2 seeds, 3 steps, 2 images a row."""
+"""``baryir study`` end to end on the shared data: 3 arms, 2 seeds, 3 steps, 2 images a row,
+with the mechanism and the budget curve; then restarted, reusing every run."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ ROWS = [
     "CBSD68:noise:60",
     "CBSD68:jpeg:20",
     "CBSD68:noise:25+jpeg:30",
+    "CBSD68:clean",
 ]
 
 
@@ -27,7 +29,10 @@ def _read(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+def study(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> tuple[Path, Path]:
+    """The report folder and the runs folder of the smoke study."""
     from conftest import shared_data_dir
 
     root = shared_data_dir()
@@ -40,17 +45,45 @@ def study(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
     monkeypatch.setenv("BARYIR_SHARED_DATA", str(root))
     args = ["study", "--config", str(SMOKE), "--output", str(out), "--work-dir", str(runs)]
     assert main(args) == 0
-    return out
+    return out, runs
 
 
-def test_study_writes_tables_plot_and_readme(study: Path) -> None:
+def test_restarted_study_reuses_runs_scores_mechanism_and_curve(
+    study: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture,
+) -> None:
+    report, runs = study
+    caches = {p: p.stat().st_mtime_ns for p in runs.rglob("*.json")}
+    assert {p.name.split("-")[0] for p in caches} >= {"run.json", "scores", "mechanism", "curve"}
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished study must not train, score or embed again")
+
+    monkeypatch.setattr("baryir.study.runner.evaluate", refuse)
+    monkeypatch.setattr("baryir.study.mechanism.collect_embeddings", refuse)
+    capsys.readouterr()
+    assert (
+        main(["study", "--config", str(SMOKE), "--output", str(tmp_path), "--work-dir", str(runs)])
+        == 0
+    )
+    assert {p: p.stat().st_mtime_ns for p in caches} == caches
+    assert capsys.readouterr().out.count("(reused)") == len(ARMS) * 2
+    for name in ("smoke-mechanism.csv", "smoke-budget.csv", "smoke-differences.csv"):
+        assert (tmp_path / name).read_text() == (report / name).read_text()
+
+
+def test_study_writes_tables_plot_and_readme(study: tuple[Path, Path]) -> None:
+    study = study[0]
     rows = _read(study / "smoke.csv")
     assert list(rows[0]) == [
         "group", "row", "arm", "psnr_mean", "psnr_std", "ssim_mean", "ssim_std",
         "input_psnr", "seeds", "images",
     ]  # fmt: skip
     assert [(r["row"], r["arm"]) for r in rows] == [(row, arm) for row in ROWS for arm in ARMS]
-    assert {r["group"] for r in rows[:9]} == {"id"} and {r["group"] for r in rows[9:]} == {"ood"}
+    groups = [r["group"] for r in rows]
+    assert groups == ["id"] * 9 + ["ood"] * 9 + ["harm"] * 3
     assert all(r["seeds"] == "2" and r["images"] == "2" for r in rows)
     assert all(5 < float(r["psnr_mean"]) < 60 for r in rows)
 
@@ -58,7 +91,7 @@ def test_study_writes_tables_plot_and_readme(study: Path) -> None:
     assert list(differences[0])[:8] == [
         "group", "row", "arm", "reference", "diff_mean", "ci_low", "ci_high", "verdict",
     ]  # fmt: skip
-    assert len(differences) == 2 * (len(ROWS) + 2)  # per row + the two group lines, per arm
+    assert len(differences) == 2 * (len(ROWS) + 3)  # per row + the three group lines, per arm
     for d in differences:
         assert float(d["ci_low"]) <= float(d["diff_mean"]) <= float(d["ci_high"])
         assert d["verdict"] in ("better", "worse", "inconclusive") and d["reference"] == "none"
@@ -90,3 +123,40 @@ def test_study_writes_tables_plot_and_readme(study: Path) -> None:
     assert "$" not in readme.replace("$BARYIR", "")
     assert "What the numbers show" in readme and "What they do not show" in readme
     assert (study / "smoke.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_study_reports_mechanism_and_budget(study: tuple[Path, Path]) -> None:
+    report = study[0]
+    mechanism = _read(report / "smoke-mechanism.csv")
+    assert list(mechanism[0])[:4] == ["arm", "metric", "mean", "std"]
+    assert [(m["arm"], m["metric"]) for m in mechanism[:3]] == [
+        (arm, "b_divergence") for arm in ARMS
+    ]
+    assert len(mechanism) == len(ARMS) * 6 and mechanism[0]["verdict"] == "reference"
+    runs = _read(report / "smoke-mechanism-runs.csv")
+    assert [(r["arm"], r["seed"]) for r in runs] == [(a, s) for s in "01" for a in ARMS]
+    # the three in-distribution rows and the clean row, 2 images each
+    assert all((r["rows"], r["images"]) == ("4", "8") for r in runs)
+    assert all(0 <= float(r["b_divergence"]) < 4 / 3 + 0.05 for r in runs)
+    assert (report / "smoke-embedding.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    budget = _read(report / "smoke-budget.csv")
+    in_curve = ["CBSD68:25", "Rain100H[70:100]", "CBSD68:haze", "CBSD68:clean"]
+    assert [(b["step"], b["row"]) for b in budget] == [
+        (step, row) for step in "123" for row in in_curve
+    ]
+    # the last point is the final checkpoint's own scores (reference arm, first seed)
+    own = [
+        float(r["psnr"])
+        for r in _read(report / "smoke-per-image.csv")
+        if (r["arm"], r["seed"], r["row"]) == ("none", "0", "CBSD68:25")
+    ]
+    last = next(b for b in budget if (b["step"], b["row"]) == ("3", "CBSD68:25"))
+    assert float(last["psnr"]) == pytest.approx(sum(own) / len(own), abs=1e-4)
+
+    markdown = (report / "smoke.md").read_text()
+    assert "## Mechanism" in markdown and "| `sinkhorn` |" in markdown
+    assert "From step 2 to 3" in markdown and "smoke-embedding.png" in markdown
+    readme = (report / "README.md").read_text()
+    assert "**Mechanism.**" in readme and "b closer than `none`" in readme
+    assert "From step 2 to 3" in readme

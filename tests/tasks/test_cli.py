@@ -61,7 +61,7 @@ def test_test_writes_table_per_degradation(trained: Path, tmp_path: Path, capsys
             str(CONF),
             "--ckpt_path",
             str(trained),
-            "--model.report_dir",
+            "--report.dir",
             str(report),
             "--trainer.logger",
             "false",

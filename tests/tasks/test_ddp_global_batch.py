@@ -10,6 +10,7 @@ import torch
 from lightning.pytorch import Callback, LightningDataModule, Trainer
 from torch.utils.data import DataLoader, Dataset
 
+from baryir.losses import ObjectiveConfig
 from baryir.tasks import RestorationTask
 
 BATCH = 4  # per rank; the single-rank run uses 2 x BATCH
@@ -69,7 +70,7 @@ def first_loss(tmp_path: Path, solver: str, devices: int, gather: bool = True) -
         model="baryir-tiny",
         model_args={"dim": 8, "num_blocks": [1, 1, 1, 1], "num_refinement_blocks": 1},
         wb_solver=solver,
-        sinkhorn_points="pooled",
+        objective=ObjectiveConfig(sinkhorn_points="pooled"),
         potentials_patch_size=16,
         gather_global_batch=gather,
     )

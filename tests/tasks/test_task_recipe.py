@@ -11,7 +11,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer, seed_everythin
 
 from baryir.data import RestorationDataModule
 from baryir.data.datasets.bundled import bundled_source
-from baryir.data.tasks import TASKS
+from baryir.data.degradation_tasks import TASKS
 from baryir.models import create_model, list_models
 from baryir.tasks import RestorationTask
 

@@ -2,17 +2,22 @@
 
 For every seed and arm of the study (:mod:`baryir.study`), trains the network through ``baryir
 fit`` (:func:`baryir.cli.main`, in this process) with the study's shared fit config, then scores
-the checkpoint on the in-distribution and out-of-distribution rows, keeping every image's PSNR.
+the checkpoint on the in-distribution, out-of-distribution and do-no-harm rows, keeping every
+image's PSNR, and measures the mechanism (b and r of the in-distribution inputs). With
+``budget_curve`` the reference arm's first run is also scored every ``budget_curve.every`` steps.
 Writes into ``--output`` (default: the study's ``output``):
 
 - ``<name>.md``: the tables (PSNR mean ± std over seeds; paired differences to the reference arm
-  with bootstrap intervals; wall time per arm), the exact command, git revision, machine,
-  timestamps;
+  with bootstrap intervals; the mechanism; the budget curve; wall time per arm), the exact
+  command, git revision, machine, timestamps;
 - ``<name>.csv`` (per arm and row), ``<name>-differences.csv``, ``<name>-per-image.csv``,
-  ``<name>-timing.csv``, ``<name>.png`` (the plot);
+  ``<name>-timing.csv``, ``<name>.png`` (the plot), ``<name>-mechanism.csv`` (per arm and
+  metric), ``<name>-mechanism-runs.csv``, ``<name>-embedding.png`` (b and r per arm),
+  ``<name>-budget.csv`` (the curve);
 - ``README.md`` from the README template, saying what the numbers show and not.
 
-Runs live in ``--work-dir/<arm>-seed<seed>/``; finished runs are reused unless ``--fresh``.
+Runs live in ``--work-dir/<arm>-seed<seed>/``; finished runs (and their scores, mechanism and
+curve) are reused unless ``--fresh``.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ from baryir.data.datasets import (
     bundled_source,
     list_test_sets,
 )
+from baryir.data.degradation_tasks import SOURCE_NAMES, TASKS, TaskInfo, resolve_task, resolve_tasks
 from baryir.data.mixing import MixedDataset, source_weights
 from baryir.data.samplers import SourceBalancedBatchSampler
-from baryir.data.tasks import SOURCE_NAMES, TASKS, TaskInfo, resolve_task, resolve_tasks
 from baryir.data.transforms import PairedRandomCrop, dihedral
 
 __all__ = [

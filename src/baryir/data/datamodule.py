@@ -55,6 +55,7 @@ from baryir.data.datasets.bundled import bundled_eval_source, bundled_source
 from baryir.data.datasets.layout import layout_sources
 from baryir.data.datasets.synthetic import SyntheticSource
 from baryir.data.datasets.testsets import build_test_set
+from baryir.data.degradation_tasks import CDD11_KINDS, SOURCE_NAMES, TaskInfo, resolve_tasks
 from baryir.data.mixing import (
     MixedDataset,
     lengths_from_proportions,
@@ -62,7 +63,6 @@ from baryir.data.mixing import (
     source_weights,
 )
 from baryir.data.samplers import SourceBalancedBatchSampler
-from baryir.data.tasks import CDD11_KINDS, SOURCE_NAMES, TaskInfo, resolve_tasks
 from baryir.degradations import build_degradation
 
 __all__ = ["DEFAULT_EVAL_SETS", "DEFAULT_TASKS", "DO_NO_HARM", "RestorationDataModule"]

@@ -9,7 +9,12 @@ several sets, :func:`pca_2d` projects them, :func:`plot_embeddings` draws ``b`` 
 - ``silhouette``: mean silhouette ``(b_i - a_i) / max(a_i, b_i)`` in the full pooled space
   (``a_i``: mean distance to the other points of its type, ``b_i``: smallest mean distance to
   another type; 0 for a type with one point). +1: tight separated types, about 0: mixed.
-- ``centroid_accuracy``: leave-one-out nearest-centroid accuracy (chance is ``1 / types``).
+- ``centroid_accuracy``: leave-one-out nearest-centroid accuracy (chance is ``1 / types``);
+- :func:`cloud_divergence`: the mean debiased Sinkhorn divergence between the types' clouds,
+  in units of their total variance (0: one shared distribution).
+
+:func:`plot_embedding_grid` draws several networks' ``b`` and ``r`` as one picture (one line
+each).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -26,8 +32,10 @@ from torch.utils.data import Dataset
 __all__ = [
     "Embeddings",
     "centroid_accuracy",
+    "cloud_divergence",
     "collect_embeddings",
     "pca_2d",
+    "plot_embedding_grid",
     "plot_embeddings",
     "separation_scores",
     "silhouette",
@@ -182,6 +190,78 @@ def separation_scores(embeddings: Embeddings) -> dict[str, dict[str, float]]:
     }
 
 
+def cloud_divergence(features: Tensor, labels: Sequence[str], blur: float = 0.05) -> float:
+    r"""Mean debiased Sinkhorn divergence between the clouds of every pair of types, scale-free.
+
+    .. math::
+
+        D = \frac{2}{K (K - 1)} \sum_{k < l} S_\varepsilon(X_k / \sigma, X_l / \sigma),
+        \qquad \sigma^2 = \frac{1}{N} \sum_i \lVert x_i - \bar x \rVert^2
+
+    with :math:`X_k` the points of type ``k`` (uniform weights), :math:`\bar x` the mean of all
+    ``N`` points and :math:`S_\varepsilon` GeomLoss' debiased ``SamplesLoss("sinkhorn", p=2,
+    blur)`` (cost :math:`\lVert x - y \rVert^2 / 2`, :math:`\varepsilon = \text{blur}^2`),
+    computed by :func:`baryir.losses.sinkhorn.sinkhorn_alignment` (pooled points, uniform type
+    weights, the tensorized backend, float64). :math:`S_\varepsilon` ignores a common shift, and
+    dividing by :math:`\sigma` (the root of the total variance) makes ``D`` invariant to scaling
+    every feature by one factor, so networks whose latents have different scales compare; the
+    uncentred norm would instead shrink ``D`` for features sharing a large common offset. ``blur``
+    is relative to :math:`\sigma`. ``D = 0`` for identical clouds; for types that differ only by a
+    shift it is about ``K / (K - 1)`` times the share of the variance between the types' means
+    (``K / (K - 1)`` for types collapsed to separate points, e.g. 2 for two types). With few
+    points per type, two samples of one distribution already give ``D > 0`` (more so in many
+    dimensions): compare values measured on the same number of points.
+
+    Args:
+        features: ``(N, D)``.
+        labels: ``N`` type names (at least two types).
+        blur: the Sinkhorn blur in units of :math:`\sigma`.
+
+    Example:
+        >>> x = torch.tensor([[0.0], [0.0], [4.0], [4.0]])
+        >>> round(cloud_divergence(x, ["a", "a", "b", "b"]), 3)  # Diracs 2 sigma apart: 2^2 / 2
+        2.0
+    """
+    from baryir.losses.sinkhorn import sinkhorn_alignment
+
+    _, codes = _one_hot(labels)
+    types = int(codes.max()) + 1
+    if types < 2:
+        raise ValueError("cloud_divergence: needs at least two degradation types")
+    x = features.double()
+    centred = (x - x.mean(dim=0, keepdim=True))[:, :, None, None]
+    result = sinkhorn_alignment(
+        centred,
+        codes,
+        torch.full((types,), 1.0 / types, dtype=torch.float64),
+        points="pooled",
+        blur=blur,
+        backend="tensorized",
+        normalize=True,
+    )
+    return float(result.loss)
+
+
+def _scatter(
+    ax: Any, features: Tensor, labels: Sequence[str], names: Sequence[str], colours: Any
+) -> None:
+    """The 2-D PCA of ``(N, D)`` features on ``ax``, one colour per type in ``names``."""
+    points = pca_2d(features)
+    for k, name in enumerate(names):
+        mask = torch.tensor([label == name for label in labels])
+        ax.scatter(points[mask, 0], points[mask, 1], s=18, color=colours(k), label=name)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+
+
+def _title(space: str, score: dict[str, float]) -> str:
+    symbol = "b" if space == "barycenter" else "r"
+    return (
+        f"{space} {symbol}: silhouette {score['silhouette']:.2f}, "
+        f"centroid acc. {score['centroid_accuracy']:.2f}"
+    )
+
+
 def plot_embeddings(
     embeddings: Embeddings, path: Path, scores: dict[str, dict[str, float]] | None = None
 ) -> Path:
@@ -202,19 +282,44 @@ def plot_embeddings(
         (("barycenter", embeddings.barycenter), ("residual", embeddings.residual)),
         strict=True,
     ):
-        points = pca_2d(features)
-        for k, name in enumerate(names):
-            mask = torch.tensor([label == name for label in embeddings.labels])
-            ax.scatter(points[mask, 0], points[mask, 1], s=18, color=colours(k), label=name)
-        score = scores[space]
-        symbol = "b" if space == "barycenter" else "r"
-        ax.set_title(
-            f"{space} {symbol}: silhouette {score['silhouette']:.2f}, "
-            f"centroid acc. {score['centroid_accuracy']:.2f}",
-            fontsize=10,
-        )
-        ax.set_xlabel("PC 1")
-        ax.set_ylabel("PC 2")
+        _scatter(ax, features, embeddings.labels, names, colours)
+        ax.set_title(_title(space, scores[space]), fontsize=10)
     axes[1].legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_embedding_grid(panels: Sequence[tuple[str, Embeddings]], path: Path) -> Path:
+    """One line per named network: the 2-D PCA of its ``b`` (left) and ``r`` (right).
+
+    Each network gets its own PCA; colours follow the types (sorted over all panels), and the
+    titles give the separation scores. PNG, written atomically.
+
+    Args:
+        panels: ``(name, embeddings)`` per line, e.g. one per arm of a study.
+        path: the PNG file.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from baryir.evaluation.report import save_figure
+
+    if not panels:
+        raise ValueError("plot_embedding_grid: no panels")
+    names = sorted({label for _, embeddings in panels for label in embeddings.labels})
+    colours = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
+    fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.2 * len(panels)), squeeze=False)
+    for line, (name, embeddings) in zip(axes, panels, strict=True):
+        scores = separation_scores(embeddings)
+        for ax, (space, features) in zip(
+            line,
+            (("barycenter", embeddings.barycenter), ("residual", embeddings.residual)),
+            strict=True,
+        ):
+            _scatter(ax, features, embeddings.labels, names, colours)
+            ax.set_title(f"{name}: {_title(space, scores[space])}", fontsize=10)
+    axes[0, 1].legend(fontsize=8, loc="best")
     fig.tight_layout()
     return save_figure(fig, path)

@@ -1,4 +1,5 @@
-"""Evaluation tables (printed, CSV, Markdown) and side-by-side comparison pictures."""
+"""The evaluation report: tables (printed, CSV, Markdown), side-by-side comparison pictures, and
+the callback that writes them at the end of ``baryir test``."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
+from baryir.evaluation.scorer import ROW_KEYS as COLUMNS
 from baryir.io.atomic import atomic_path, atomic_write_text
 
 log = logging.getLogger(__name__)
-
-COLUMNS = ("psnr", "ssim", "input_psnr", "input_ssim", "worse")
-"""Report columns: restored and input PSNR/SSIM, and the share of images made worse."""
 
 
 def format_table(
@@ -102,57 +102,80 @@ def save_figure(fig: Any, path: Path, dpi: int = 100) -> Path:
     return path
 
 
-class EvaluationReport:
-    """Collect a few examples per test set during ``test`` and write the report at the end.
+class TestReport(Callback):
+    """Write the test report when ``trainer.test`` ends: the printed table, ``results.csv``,
+    ``results.md`` and ``comparison.png`` (degraded | restored | clean, the first
+    ``images_per_set`` images of every set), and the table to the logger.
+
+    It reads what :class:`~baryir.tasks.RestorationTask` produces: each ``test_step``'s output
+    (the cropped batch with ``"restored"``) and, at the end, ``eval_results`` (one row per set).
+    ``baryir test`` adds it (``--report.dir``, ``--report.images_per_set``).
 
     Args:
-        labels: test set labels, one per dataloader.
-        images_per_set: examples kept per set for the comparison picture.
+        dir: folder for the report (default: ``<checkpoint folder>/<checkpoint name>-test``,
+            else ``<log dir>/test``).
+        images_per_set: images per test set in the comparison picture (0: no picture).
     """
 
-    def __init__(self, labels: Sequence[str], images_per_set: int = 3) -> None:
-        self.labels = list(labels)
+    def __init__(self, dir: str | None = None, images_per_set: int = 3) -> None:
+        if images_per_set < 0:
+            raise ValueError(f"TestReport: images_per_set must be >= 0, got {images_per_set}")
+        self.dir = dir
         self.images_per_set = images_per_set
         self.examples: dict[int, list[tuple[str, Tensor, Tensor, Tensor, float, float]]] = {}
 
-    def add_example(
-        self, index: int, batch: dict[str, Any], restored: Tensor, protocol: Any
+    def on_test_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        self.examples = {}
+
+    def on_test_batch_end(
+        self,
+        trainer: Trainer,
+        pl_module: LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
     ) -> None:
-        """Keep the first ``images_per_set`` images of set ``index`` (batch of size 1 or more)."""
+        if not trainer.is_global_zero or not isinstance(outputs, dict) or "restored" not in outputs:
+            return
         from baryir.metrics import psnr_ssim
 
-        kept = self.examples.setdefault(index, [])
-        for i in range(restored.shape[0]):
+        kept = self.examples.setdefault(dataloader_idx, [])
+        label = pl_module.eval_labels[dataloader_idx]
+        for i in range(outputs["restored"].shape[0]):
             if len(kept) >= self.images_per_set:
                 return
-            degraded, clean, output = batch["input"][i], batch["target"][i], restored[i]
-            input_psnr, _ = psnr_ssim(degraded, clean, protocol)
-            psnr, _ = psnr_ssim(output, clean, protocol)
-            name = batch["name"][i] if "name" in batch else str(len(kept))
+            degraded, clean = outputs["input"][i], outputs["target"][i]
+            restored = outputs["restored"][i]
+            input_psnr, _ = psnr_ssim(degraded, clean, pl_module.protocol)
+            psnr, _ = psnr_ssim(restored, clean, pl_module.protocol)
+            name = outputs["name"][i] if "name" in outputs else str(len(kept))
             # file names that are not UTF-8 hold surrogates, which fonts cannot draw
             name = name.encode("utf-8", "backslashreplace").decode("utf-8")
-            kept.append(
-                (
-                    f"{self.labels[index]} {name}",
-                    degraded.cpu(),
-                    output.cpu(),
-                    clean.cpu(),
-                    float(input_psnr),
-                    float(psnr),
-                )
-            )
+            images = (degraded.cpu(), restored.cpu(), clean.cpu())
+            kept.append((f"{label} {name}", *images, float(input_psnr), float(psnr)))
 
-    def finish(
-        self, results: dict[str, dict[str, float]], out_dir: Path, protocol: Any, logger: Any = None
-    ) -> None:
-        """Print the table, write CSV/Markdown/PNG into ``out_dir`` and log the table."""
-        table = format_table(results)
-        print(f"\nTest results ({describe_protocol(protocol)}):\n{table}\n", flush=True)
+    def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
+        results = getattr(pl_module, "eval_results", None)
+        if not trainer.is_global_zero or not results:
+            return
+        protocol = pl_module.protocol
+        out_dir = self.report_dir(trainer)
+        print(f"\nTest results ({describe_protocol(protocol)}):\n{format_table(results)}\n")
         csv_path, md_path = write_tables(results, out_dir)
         examples = [example for index in sorted(self.examples) for example in self.examples[index]]
         grid = save_comparison_grid(examples, out_dir / "comparison.png") if examples else None
         print(f"wrote {csv_path}, {md_path}" + (f", {grid}" if grid else ""), flush=True)
-        log_table(logger, results)
+        log_table(trainer.logger, results)
+
+    def report_dir(self, trainer: Trainer) -> Path:
+        """Where the report goes (see ``dir``)."""
+        if self.dir:
+            return Path(self.dir)
+        ckpt_path = getattr(trainer, "ckpt_path", None)
+        if ckpt_path:
+            return Path(ckpt_path).resolve().parent / f"{Path(ckpt_path).stem}-test"
+        return Path(trainer.log_dir or trainer.default_root_dir) / "test"
 
 
 def log_table(logger: Any, results: dict[str, dict[str, float]]) -> None:

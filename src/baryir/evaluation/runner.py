@@ -19,8 +19,9 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
 
+from baryir.evaluation.scorer import SetScorer
 from baryir.inference import restore
-from baryir.metrics import EvalProtocol, WorseThanInput, crop_to_multiple, restoration_metrics
+from baryir.metrics import EvalProtocol
 from baryir.models import load_model
 
 __all__ = ["ImageCallback", "default_data_root", "evaluate", "load_network", "resolve_datasets"]
@@ -114,7 +115,7 @@ def evaluate(
     Example:
         >>> model = create_model("baryir-tiny")
         >>> rows = evaluate(model, ["CBSD68:25"], max_images=2)  # doctest: +SKIP
-        >>> rows["CBSD68 s25"]["psnr"]  # doctest: +SKIP
+        >>> rows["CBSD68 noise:25"]["psnr"]  # doctest: +SKIP
     """
     protocol = protocol or EvalProtocol()
     network = load_network(model)
@@ -124,34 +125,17 @@ def evaluate(
     taken: set[str] = set()
     for index, dataset in enumerate(resolve_datasets(datasets, root, seed)):
         label = _label(dataset, index, taken)
-        restored_metrics, degraded_metrics = (
-            restoration_metrics(protocol),
-            restoration_metrics(protocol),
-        )
-        worse = WorseThanInput(protocol)
+        scorer = SetScorer(protocol)
         count = len(dataset) if max_images is None else min(len(dataset), max_images)
         if count == 0:
             raise ValueError(f"evaluate: test set {label!r} holds no images")
         for item_index in range(count):
             item = dict(dataset[item_index])
-            degraded, target = item["input"], item["target"]
-            if protocol.size_policy == "crop":
-                degraded = crop_to_multiple(degraded, protocol.multiple)
-                target = crop_to_multiple(target, protocol.multiple)
+            degraded, target = scorer.crop(item["input"], item["target"], [str(item.get("name"))])
             restored = restore(network, degraded, tile=tile, tile_overlap=tile_overlap)
-            restored_metrics.update(restored[None], target[None])
-            degraded_metrics.update(degraded[None], target[None])
-            worse.update(restored[None], degraded[None], target[None])
+            scorer.update(restored[None], degraded[None], target[None])
             if on_image is not None:
                 on_image(label, {**item, "input": degraded, "target": target}, restored)
-        scores, inputs = restored_metrics.compute(), degraded_metrics.compute()
-        results[label] = {
-            "psnr": float(scores["psnr"]),
-            "ssim": float(scores["ssim"]),
-            "input_psnr": float(inputs["psnr"]),
-            "input_ssim": float(inputs["ssim"]),
-            "worse": float(worse.compute()),
-            "images": float(count),
-        }
+        results[label] = {**scorer.compute(), "images": float(count)}
         log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)
     return results

@@ -105,34 +105,13 @@ class Suite:
 
     def build(self, root: Path | None = None, max_images: int | None = None) -> list[Dataset]:
         """The datasets of :attr:`sets`, each with ``label`` set to the row label."""
-        from baryir.data.datasets.synthetic import SyntheticSource
-        from baryir.data.datasets.testsets import TEST_SETS, build_test_set, find_test_folder
+        from baryir.data.datasets.testsets import build_test_set
         from baryir.evaluation.runner import default_data_root
 
         root = root or self.root or default_data_root()
         datasets = []
         for entry in self.sets:
-            name, _, degradation = entry.spec.partition(":")
-            info = next((i for i in TEST_SETS.values() if i.name.lower() == name.lower()), None)
-            if info is not None and not info.paired and degradation and root is not None:
-                # a clean set built directly: build_test_set's own labels reject "noise:15+jpeg:20"
-                if degradation.replace(".", "", 1).isdigit():
-                    degradation = f"noise:{degradation}"
-                dataset = SyntheticSource.from_folder(
-                    find_test_folder(info, root),
-                    degradation,
-                    patch_size=None,
-                    train=False,
-                    seed=self.seed,
-                    label=entry.label,
-                )
-                if max_images is not None:
-                    dataset.images = dataset.images[:max_images]
-                    dataset.image_count = len(dataset.images)
-            else:
-                dataset = build_test_set(
-                    entry.spec, root=root, seed=self.seed, max_images=max_images
-                )
+            dataset = build_test_set(entry.spec, root=root, seed=self.seed, max_images=max_images)
             dataset.label = entry.label
             datasets.append(dataset)
         return datasets
@@ -149,23 +128,11 @@ class Suite:
         return folders
 
 
-def _synthetic_label(clean_set: str, spec: str) -> str:
-    if spec.replace(".", "", 1).isdigit():
-        spec = f"noise:{spec}"
-    return f"{clean_set} {spec}"
-
-
-def _spec_label(spec: str) -> str:
-    if "@" in spec:
-        degradation, _, folder = spec.partition("@")
-        return _synthetic_label(Path(folder).name, degradation)
-    name, _, degradation = spec.partition(":")
-    return _synthetic_label(name, degradation) if degradation else spec
-
-
 def _suite_set(entry: str | SuiteEntry) -> SuiteSet:
+    from baryir.data.datasets.testsets import test_set_label
+
     spec, note, label = (entry, None, None) if isinstance(entry, str) else astuple(entry)
-    label = label or _spec_label(spec)
+    label = label or test_set_label(spec)
     return SuiteSet(spec, f"{label} [{note}]" if note else label, note)
 
 
@@ -178,15 +145,13 @@ def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
     degradations = [str(spec) for spec in file.degradations]
     if bool(file.clean_sets) != bool(degradations):
         raise ValueError(f"{where}: 'clean_sets' and 'degradations' go together")
+    from baryir.data.datasets.testsets import degradation_spec, test_set_label
     from baryir.degradations import build_degradation
 
     for spec in degradations:
-        build_degradation(f"noise:{spec}" if spec.replace(".", "", 1).isdigit() else spec)
-    sets = [
-        SuiteSet(f"{clean}:{spec}", _synthetic_label(clean, spec))
-        for clean in file.clean_sets
-        for spec in degradations
-    ]
+        build_degradation(degradation_spec(spec))
+    specs = [f"{clean}:{spec}" for clean in file.clean_sets for spec in degradations]
+    sets = [SuiteSet(spec, test_set_label(spec)) for spec in specs]
     sets += [_suite_set(entry) for entry in file.sets]
     if not sets and not file.real:
         raise ValueError(f"{where}: the suite has no sets and no real folders")

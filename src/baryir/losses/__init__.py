@@ -2,7 +2,7 @@
 
 from .contrastive import ResidualContrastLoss, residual_contrast_loss
 from .cost import TransportCost, transport_cost
-from .objective import BaryIRObjective
+from .objective import BaryIRObjective, ObjectiveConfig, WBSolver
 from .orthogonality import OrthogonalityLoss, orthogonality_loss
 from .pixel import PixelLoss, charbonnier_loss, pixel_loss
 from .potentials import (
@@ -19,6 +19,7 @@ __all__ = [
     "AlignmentResult",
     "BaryIRObjective",
     "CongruencePenalty",
+    "ObjectiveConfig",
     "OrthogonalityLoss",
     "PixelLoss",
     "PotentialNetworkTerm",
@@ -26,6 +27,7 @@ __all__ = [
     "ResidualContrastLoss",
     "SinkhornAlignment",
     "TransportCost",
+    "WBSolver",
     "charbonnier_loss",
     "congruence_penalty",
     "orthogonality_loss",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal
 
 from torch import Tensor, nn
 
@@ -13,9 +14,82 @@ from .pixel import pixel_loss
 from .potentials import Potentials, congruence_penalty, potential_network_term, potentials_step_loss
 from .sinkhorn import SinkhornAlignment
 
-__all__ = ["BaryIRObjective"]
+__all__ = ["BaryIRObjective", "ObjectiveConfig", "WBSolver"]
 
 WBSolver = Literal["sinkhorn", "potentials", "none"]
+"""Barycenter solver: the paper's dual ``potentials``, GeomLoss ``sinkhorn`` or ``none``."""
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """The hyper-parameters of the BaryIR objective, with the paper's values as defaults.
+
+    The one place they are defined: :class:`BaryIRObjective` reads them, and
+    :class:`~baryir.tasks.RestorationTask` takes them as one group (``model.objective`` in YAML).
+
+    Args:
+        pixel_weight: :math:`S`, weight of the L1 reconstruction term (paper: 1e4).
+        transport_weight: :math:`\alpha_c`, weight of the transport cost c(z, b) (paper: 1).
+        potential_weight: :math:`\alpha_f`, weight of the potentials term -f_k(b) (paper: 1).
+        orthogonality_weight: :math:`\gamma_o`, barycenter/residual orthogonality (paper: 0.05).
+        contrast_weight: :math:`\gamma_q`, residual contrast (paper: 0.05).
+        temperature: InfoNCE temperature of the residual contrast (paper: 0.07).
+        sinkhorn_weight: :math:`\alpha_s`, weight of the Sinkhorn alignment between sources.
+        congruence_weight: weight of the congruence penalty on the potentials (paper: 10).
+        squared_cost: mean((z - b)^2) instead of the paper's root-mean-square cost.
+        pixel_loss: ``l1`` (paper) or ``charbonnier``.
+        sinkhorn_points: ``tokens`` (bottleneck tokens) or ``pooled`` (one vector per image).
+        sinkhorn_num_points: tokens kept per source (random subsample).
+        sinkhorn_blur: GeomLoss blur (entropic scale) of the Sinkhorn divergence.
+        sinkhorn_scaling: GeomLoss epsilon-scaling factor.
+        sinkhorn_backend: ``auto`` (KeOps on CUDA when it works, tensorized otherwise).
+        sinkhorn_normalize: L2-normalise the points before the Sinkhorn divergence.
+    """
+
+    pixel_weight: float = 10000.0
+    transport_weight: float = 1.0
+    potential_weight: float = 1.0
+    orthogonality_weight: float = 0.05
+    contrast_weight: float = 0.05
+    temperature: float = 0.07
+    sinkhorn_weight: float = 1.0
+    congruence_weight: float = 10.0
+    squared_cost: bool = False
+    pixel_loss: Literal["l1", "charbonnier"] = "l1"
+    sinkhorn_points: Literal["tokens", "pooled"] = "tokens"
+    sinkhorn_num_points: int = 256
+    sinkhorn_blur: float = 0.05
+    sinkhorn_scaling: float = 0.5
+    sinkhorn_backend: Literal["auto", "tensorized", "online"] = "auto"
+    sinkhorn_normalize: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pixel_loss not in ("l1", "charbonnier"):
+            raise ValueError(
+                "BaryIRObjective: pixel_loss must be 'l1' or 'charbonnier', got "
+                f"{self.pixel_loss!r}"
+            )
+        if self.temperature <= 0:
+            raise ValueError(f"BaryIRObjective: temperature must be > 0, got {self.temperature}")
+
+    @classmethod
+    def parse(cls, value: ObjectiveConfig | dict[str, Any] | None) -> ObjectiveConfig:
+        """``value`` itself, the defaults for ``None``, or a mapping (a checkpoint's
+        hyper-parameters) checked field by field."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        unknown = sorted(set(value) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ValueError(
+                f"objective: unknown field(s) {unknown}; known: {sorted(cls.__dataclass_fields__)}"
+            )
+        return cls(**value)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as primitives (what a checkpoint stores)."""
+        return asdict(self)
 
 
 class BaryIRObjective(nn.Module):
@@ -50,19 +124,9 @@ class BaryIRObjective(nn.Module):
     :math:`-\frac1B\sum_i w_i f_{k(i)}(b_i)`, ``pixel`` is the mean L1).
 
     Args:
-        pixel_weight: :math:`S` (paper: 10000).
-        transport_weight: :math:`\alpha_c`.
-        potential_weight: :math:`\alpha_f`.
-        orthogonality_weight: :math:`\gamma_o` (paper: :math:`\gamma = 0.05`).
-        contrast_weight: :math:`\gamma_q` (paper: :math:`\gamma = 0.05`).
-        temperature: residual contrast temperature.
-        sinkhorn_weight: :math:`\alpha_s`.
-        congruence_weight: weight of the congruence penalty in :meth:`potentials_loss`.
-        squared_cost: mean squared cost instead of the paper's root mean square.
         wb_solver: ``"sinkhorn"``, ``"potentials"`` or ``"none"``.
-        pixel_loss: ``"l1"`` (paper) or ``"charbonnier"``.
-        sinkhorn_points, sinkhorn_num_points, sinkhorn_blur, sinkhorn_scaling, sinkhorn_backend,
-        sinkhorn_normalize: passed to :class:`~baryir.losses.sinkhorn.SinkhornAlignment`.
+        config: the weights and settings (:class:`ObjectiveConfig`; default: the paper's).
+        **fields: :class:`ObjectiveConfig` fields that replace ``config``'s.
 
     Example:
         >>> objective = BaryIRObjective(wb_solver="sinkhorn", sinkhorn_points="pooled")
@@ -77,23 +141,9 @@ class BaryIRObjective(nn.Module):
 
     def __init__(
         self,
-        pixel_weight: float = 10000.0,
-        transport_weight: float = 1.0,
-        potential_weight: float = 1.0,
-        orthogonality_weight: float = 0.05,
-        contrast_weight: float = 0.05,
-        temperature: float = 0.07,
-        sinkhorn_weight: float = 1.0,
-        congruence_weight: float = 10.0,
-        squared_cost: bool = False,
         wb_solver: WBSolver = "potentials",
-        pixel_loss: Literal["l1", "charbonnier"] = "l1",
-        sinkhorn_points: Literal["tokens", "pooled"] = "tokens",
-        sinkhorn_num_points: int = 256,
-        sinkhorn_blur: float = 0.05,
-        sinkhorn_scaling: float = 0.5,
-        sinkhorn_backend: Literal["auto", "tensorized", "online"] = "auto",
-        sinkhorn_normalize: bool = False,
+        config: ObjectiveConfig | None = None,
+        **fields: Any,
     ) -> None:
         super().__init__()
         if wb_solver not in ("sinkhorn", "potentials", "none"):
@@ -101,31 +151,17 @@ class BaryIRObjective(nn.Module):
                 "BaryIRObjective: wb_solver must be 'sinkhorn', 'potentials' or 'none', "
                 f"got {wb_solver!r}"
             )
-        if pixel_loss not in ("l1", "charbonnier"):
-            raise ValueError(
-                f"BaryIRObjective: pixel_loss must be 'l1' or 'charbonnier', got {pixel_loss!r}"
-            )
-        if temperature <= 0:
-            raise ValueError(f"BaryIRObjective: temperature must be > 0, got {temperature}")
-        self.pixel_weight = pixel_weight
-        self.transport_weight = transport_weight
-        self.potential_weight = potential_weight
-        self.orthogonality_weight = orthogonality_weight
-        self.contrast_weight = contrast_weight
-        self.temperature = temperature
-        self.sinkhorn_weight = sinkhorn_weight
-        self.congruence_weight = congruence_weight
-        self.squared_cost = squared_cost
+        config = ObjectiveConfig.parse(config)
+        self.config = replace(config, **fields) if fields else config
         self.wb_solver = wb_solver
-        self.pixel_loss = pixel_loss
         self.alignment = (
             SinkhornAlignment(
-                points=sinkhorn_points,
-                num_points=sinkhorn_num_points,
-                blur=sinkhorn_blur,
-                scaling=sinkhorn_scaling,
-                backend=sinkhorn_backend,
-                normalize=sinkhorn_normalize,
+                points=self.config.sinkhorn_points,
+                num_points=self.config.sinkhorn_num_points,
+                blur=self.config.sinkhorn_blur,
+                scaling=self.config.sinkhorn_scaling,
+                backend=self.config.sinkhorn_backend,
+                normalize=self.config.sinkhorn_normalize,
             )
             if wb_solver == "sinkhorn"
             else None
@@ -159,9 +195,9 @@ class BaryIRObjective(nn.Module):
         Returns:
             ``(total, terms)``: scalar total loss and a dict of detached scalars.
         """
-        pixel = pixel_loss(restored, target, self.pixel_loss)
+        pixel = pixel_loss(restored, target, self.config.pixel_loss)
         terms = {"pixel": pixel.detach()}
-        total = self.pixel_weight * pixel
+        total = self.config.pixel_weight * pixel
         if barycenter is None:
             return total, terms
         if source_latent is None or degradation is None or source is None or source_weights is None:
@@ -175,28 +211,33 @@ class BaryIRObjective(nn.Module):
 
         orthogonality = (weights * orthogonality_loss(barycenter, residual)).mean()
         contrast = (
-            weights * residual_contrast_loss(residual, degradation, self.temperature)
+            weights * residual_contrast_loss(residual, degradation, self.config.temperature)
         ).mean()
         terms["orthogonality"] = orthogonality.detach()
         terms["contrast"] = contrast.detach()
-        total = total + self.orthogonality_weight * orthogonality + self.contrast_weight * contrast
+        config = self.config
+        total = (
+            total
+            + config.orthogonality_weight * orthogonality
+            + config.contrast_weight * contrast
+        )
         if self.wb_solver == "none":
             return total, terms
 
-        cost = transport_cost(source_latent, barycenter, squared=self.squared_cost)
+        cost = transport_cost(source_latent, barycenter, squared=self.config.squared_cost)
         transport = (weights * cost).mean()
         terms["transport"] = transport.detach()
-        total = total + self.transport_weight * transport
+        total = total + self.config.transport_weight * transport
         if self.wb_solver == "potentials":
             if potentials is None:
                 raise ValueError("BaryIRObjective: wb_solver='potentials' needs potentials")
             potential = potential_network_term(potentials, barycenter, source, source_weights)
             terms["potential"] = potential.detach()
-            total = total + self.potential_weight * potential
+            total = total + self.config.potential_weight * potential
         else:
             alignment = self.alignment(barycenter, source, source_weights).loss
             terms["sinkhorn"] = alignment.detach()
-            total = total + self.sinkhorn_weight * alignment
+            total = total + self.config.sinkhorn_weight * alignment
         return total, terms
 
     def potentials_loss(
@@ -205,13 +246,13 @@ class BaryIRObjective(nn.Module):
         """Potentials-step objective (``b`` detached): step loss plus congruence penalty.
 
         Returns:
-            ``(total, {"potentials_step": ..., "congruence": ...})`` (detached values).
+            ``(total, {"potentials_dual": ..., "congruence": ...})`` (detached values).
         """
         step = potentials_step_loss(potentials, barycenter, source, source_weights)
         congruence = congruence_penalty(
-            potentials, barycenter, source_weights, self.congruence_weight
+            potentials, barycenter, source_weights, self.config.congruence_weight
         )
         return step + congruence, {
-            "potentials_step": step.detach(),
+            "potentials_dual": step.detach(),
             "congruence": congruence.detach(),
         }

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from baryir.io.yaml_file import parse_dataclass, read_yaml_mapping
 
-__all__ = ["ARMS", "StudyConfig", "StudyEvaluation", "load_study_config"]
+__all__ = ["ARMS", "BudgetCurve", "StudyConfig", "StudyEvaluation", "load_study_config"]
 
 ARMS: dict[str, dict[str, Any]] = {
     "none": {"wb_solver": "none"},
@@ -53,6 +53,22 @@ class StudyEvaluation:
 
 
 @dataclass(frozen=True)
+class BudgetCurve:
+    """Checkpoints along the reference arm's first run, to see whether the budget sufficed.
+
+    Args:
+        every: save a checkpoint every this many training steps (each is scored on the
+            in-distribution and do-no-harm rows; the last point is the run's final checkpoint).
+            At most ``steps / 4``, or the report cannot say what the last quarter added.
+        plateau_db: the report says whether the last quarter of the budget added less than this
+            mean in-distribution PSNR (dB).
+    """
+
+    every: int
+    plateau_db: float = 0.3
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     """A parsed study file (see ``configs/study/generalization-cpu.yaml``).
 
@@ -72,6 +88,9 @@ class StudyConfig:
         bootstrap: bootstrap draws of each interval.
         level: coverage of the intervals.
         practical_db: smallest mean difference (dB) that counts as support for the claim.
+        mechanism_blur: Sinkhorn blur of ``b_divergence``/``r_divergence``, relative to the
+            clouds' scale (:func:`baryir.evaluation.embedding.cloud_divergence`).
+        budget_curve: checkpoints along the reference arm's first seed (None: none).
     """
 
     name: str
@@ -89,6 +108,8 @@ class StudyConfig:
     bootstrap: int = 10000
     level: float = 0.95
     practical_db: float = 0.05
+    mechanism_blur: float = 0.05
+    budget_curve: BudgetCurve | None = None
 
     def __post_init__(self) -> None:
         where = f"study {self.name!r}"
@@ -111,6 +132,14 @@ class StudyConfig:
         rows = evaluation.in_distribution + evaluation.out_of_distribution + evaluation.do_no_harm
         if not rows or len(set(rows)) != len(rows):
             raise ValueError(f"{where}: evaluation rows must be given and not repeat")
+        if self.mechanism_blur <= 0:
+            raise ValueError(f"{where}: mechanism_blur must be > 0")
+        curve = self.budget_curve
+        if curve is not None and (curve.every < 1 or curve.plateau_db < 0):
+            raise ValueError(
+                f"{where}: budget_curve needs every >= 1 and plateau_db >= 0, got "
+                f"{curve.every} and {curve.plateau_db}"
+            )
         if not isinstance(self.fit, dict):
             raise ValueError(f"{where}: fit must be a mapping")
         for key in ("trainer", "model", "data"):

@@ -1,8 +1,9 @@
-"""The report of a study: CSV tables, a Markdown summary, a plot and a README from a template.
+"""The report of a study: CSV tables, a Markdown summary, plots and a README from a template.
 
 The wording about the claim under test lives in the README template
 (``README.template.md`` beside this module, or the study's ``readme_template``); the code says
-only what the intervals say (:func:`answer_text`).
+only what the intervals say (:func:`answer_text`, :func:`mechanism_text`) and what the budget
+curve says (:func:`budget_text`).
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import Any
 
 import numpy as np
 
+from baryir.evaluation.embedding import plot_embedding_grid
 from baryir.evaluation.report import save_figure
 from baryir.io.atomic import atomic_write_text
-from baryir.study.config import ARMS, StudyConfig
+from baryir.study.budget import CurvePoint, last_quarter_gain, mean_gain
+from baryir.study.config import ARMS, BudgetCurve, StudyConfig
+from baryir.study.mechanism import MechanismRow, MechanismSummary
 from baryir.study.stats import GROUPS, ArmRow, DifferenceRow, ImageScore
 
 __all__ = [
@@ -27,7 +31,11 @@ __all__ = [
     "RunTiming",
     "StudyMeta",
     "answer_text",
+    "budget_text",
+    "curve_table",
     "difference_table",
+    "mechanism_table",
+    "mechanism_text",
     "plot_study",
     "psnr_table",
     "render_readme",
@@ -291,6 +299,160 @@ def answer_text(
     return headline, "\n".join(lines)
 
 
+_MECHANISM_COLUMNS = {
+    "b_divergence": "b divergence",
+    "r_divergence": "r divergence",
+    "b_silhouette": "b silhouette",
+    "r_silhouette": "r silhouette",
+}
+
+
+def _wb_arms(arms: Sequence[str], reference: str) -> list[str]:
+    """The arms with a WB solver (``ARMS`` entry with ``wb_solver`` other than ``none``)."""
+    return [
+        a for a in arms if a != reference and ARMS.get(a, {}).get("wb_solver", "none") != "none"
+    ]
+
+
+def _delta(row: MechanismRow) -> str:
+    """``Δ +0.123 [-0.010, +0.250]`` (without the interval when it is nan: one seed)."""
+    interval = f" [{row.ci_low:+.3f}, {row.ci_high:+.3f}]" if row.ci_low == row.ci_low else ""
+    return f"Δ {row.diff_mean:+.3f}{interval}"
+
+
+def mechanism_table(rows: Sequence[MechanismRow], arms: Sequence[str]) -> str:
+    """Markdown: per measured arm, ``mean ± std`` over seeds of each metric and, for the other
+    arms, ``Δ`` (paired difference to the reference) ``[low, high]``, ▲/▼ when it excludes 0."""
+    cell = {(r.arm, r.metric): r for r in rows}
+    lines = [
+        "| arm | " + " | ".join(_MECHANISM_COLUMNS.values()) + " |",
+        "|---|" + "---:|" * len(_MECHANISM_COLUMNS),
+    ]
+    for arm in arms:
+        if (arm, "b_divergence") not in cell:
+            continue
+        values = []
+        for metric in _MECHANISM_COLUMNS:
+            r = cell[arm, metric]
+            text = f"{r.mean:.3f} ± {r.std:.3f}" if r.std == r.std else f"{r.mean:.3f}"
+            if r.verdict != "reference" and r.diff_mean == r.diff_mean:
+                text += f" ({_delta(r)}{_MARK[r.verdict]})"
+            values.append(text)
+        lines.append(f"| `{arm}` | " + " | ".join(values) + " |")
+    return "\n".join(lines)
+
+
+def mechanism_text(
+    summary: MechanismSummary, arms: Sequence[str], reference: str, level: float
+) -> str:
+    """What the mechanism numbers mean, and whether each WB arm brings ``b`` closer than
+    ``reference`` (the interval of its paired ``b_divergence`` difference lies below 0)."""
+    cell = {(r.arm, r.metric): r for r in summary.rows}
+    if not summary.runs:
+        return "No mechanism was measured (no arm has a barycenter, or fewer than 2 rows)."
+    first = summary.runs[0]
+    labels = next(iter(summary.embeddings.values())).labels if summary.embeddings else []
+    names = ", ".join(f"`{label}`" for label in dict.fromkeys(labels)) or f"{first.rows} rows"
+    percent = f"{level * 100:g}%"
+    meaning = (
+        f"**Mechanism.** On the held-out inputs of the rows {names} ({first.images} images), "
+        "each row one degradation, the barycenter b and residual r of every image are pooled "
+        "over its positions. `b divergence` is the mean over "
+        "pairs of rows of the debiased Sinkhorn divergence between the rows' clouds of b, the "
+        "points divided by the root of their total variance: scale-free, so arms compare "
+        "although their latent scales differ. 0: the degradations share one b distribution; "
+        f"{first.rows / (first.rows - 1):.2f} (K/(K-1)): each row collapsed to its own point. "
+        "With a few images a row, two samples of one distribution already give more than 0: "
+        "compare the arms, not the values with 0. `r divergence` is the same for r (large: the "
+        "residual carries the degradation); the silhouettes (about 0: mixed, 1: separated) say "
+        "it per image. The paper's mechanism predicts a small b divergence and a large r "
+        f"divergence. Δ: paired difference to `{reference}` over seeds, {percent} bootstrap "
+        "interval (seeds resampled: coarse with few seeds)."
+    )
+    if (reference, "b_divergence") not in cell:
+        return f"{meaning}\n\nThe reference arm `{reference}` has no barycenter: no comparison."
+    wb = [a for a in _wb_arms(arms, reference) if (a, "b_divergence") in cell]
+    if not wb:
+        return f"{meaning}\n\nNo WB arm was measured."
+    lines, closer = [], []
+    for arm in wb:
+        b, r = cell[arm, "b_divergence"], cell[arm, "r_divergence"]
+        if b.ci_low != b.ci_low:
+            said = "one seed: no interval, so no verdict"
+        elif b.verdict == "worse":
+            said = f"brings b closer than `{reference}` (the interval lies below 0)"
+            closer.append(arm)
+        elif b.verdict == "better":
+            said = f"pushes b further apart than `{reference}` (the interval lies above 0)"
+        else:
+            said = f"does not bring b closer than `{reference}` beyond the seed noise"
+        r_said = {"better": "larger", "worse": "smaller"}.get(r.verdict, "not distinguishable")
+        reference_b = cell[reference, "b_divergence"].mean
+        lines.append(
+            f"- `{arm}`: b divergence {b.mean:.3f} against {reference_b:.3f}, "
+            f"{_delta(b)}: {said}; r divergence {_delta(r)} ({r_said})."
+        )
+    if closer:
+        answer = f"The WB arms {', '.join(f'`{a}`' for a in closer)} bring b closer than "
+        answer += f"`{reference}`."
+    else:
+        answer = f"No WB arm brings b closer than `{reference}` beyond the seed noise."
+    return f"{meaning}\n\n{answer}\n\n" + "\n".join(lines)
+
+
+def curve_table(points: Sequence[CurvePoint]) -> str:
+    """Markdown: one line per step, the PSNR of every row and the mean gain over the input of
+    the in-distribution and do-no-harm rows."""
+    order = list(dict.fromkeys((p.group, p.row) for p in points))
+    cell = {(p.step, p.row): p for p in points}
+    steps = sorted({p.step for p in points})
+    groups = [g for g in ("id", "harm") if any(group == g for group, _ in order)]
+    lines = [
+        "| steps | "
+        + " | ".join(f"`{row}`" for _, row in order)
+        + "".join(f" | {GROUPS[g]} gain" for g in groups)
+        + " |",
+        "|---:|" + "---:|" * (len(order) + len(groups)),
+    ]
+    inputs = " | ".join(_fmt(cell[steps[-1], row].input_psnr) for _, row in order)
+    lines.append(f"| input | {inputs}" + " | " * len(groups) + " |")
+    for step in steps:
+        values = [_fmt(cell[step, row].psnr) if (step, row) in cell else "" for _, row in order]
+        gains = [_fmt(mean_gain(points, step, g), True) for g in groups]
+        lines.append(f"| {step} | " + " | ".join(values + gains) + " |")
+    return "\n".join(lines)
+
+
+def budget_text(points: Sequence[CurvePoint], steps: int, curve: BudgetCurve | None) -> str:
+    """Whether the last quarter of the budget added less than ``curve.plateau_db`` mean
+    in-distribution PSNR on the curve's run (one sentence, or why it cannot be said)."""
+    if curve is None or not points:
+        return "No budget curve was recorded (set `budget_curve` in the study file)."
+    found = last_quarter_gain(points, steps)
+    if found is None:
+        return (
+            f"The budget curve has no checkpoint at or before 3/4 of the {steps} steps "
+            "(lower `budget_curve.every`)."
+        )
+    start, gain = found
+    if gain < curve.plateau_db:
+        verdict_text = (
+            f"under {curve.plateau_db:g} dB: the reference arm had nearly levelled off, so a "
+            "larger budget would likely change its numbers little"
+        )
+    else:
+        verdict_text = (
+            f"at least {curve.plateau_db:g} dB: the reference arm was still improving, so a "
+            "larger budget could change the comparison"
+        )
+    share = f"{(steps - start) / steps:.0%}"
+    return (
+        f"From step {start} to {steps} (the last {share} of the budget), the reference arm's "
+        f"first run gained {gain:+.2f} dB mean in-distribution PSNR, {verdict_text} (one run: "
+        "no interval)."
+    )
+
+
 def render_readme(template: str, values: dict[str, str]) -> str:
     """Fill a ``string.Template`` (``$name`` placeholders); a missing value is an error."""
     try:
@@ -306,8 +468,15 @@ def write_report(
     scores: list[ImageScore],
     timings: list[RunTiming],
     meta: StudyMeta,
+    mechanism: MechanismSummary | None = None,
+    curve: Sequence[CurvePoint] = (),
 ) -> dict[str, Path]:
-    """Write the Markdown, CSVs, plot and README of a finished study into ``config.output``."""
+    """Write the Markdown, CSVs, plots and README of a finished study into ``config.output``.
+
+    ``mechanism`` adds ``<name>-mechanism.csv`` (per arm and metric),
+    ``<name>-mechanism-runs.csv`` (per run) and ``<name>-embedding.png`` (the first seed's
+    ``b`` and ``r`` per arm); ``curve`` adds ``<name>-budget.csv``.
+    """
     out = Path(config.output)
     name = config.name
     files = {
@@ -319,6 +488,17 @@ def write_report(
             arm_rows, differences, config.arms, config.reference, out / f"{name}.png"
         ),
     }
+    mechanism = mechanism or MechanismSummary()
+    if mechanism.runs:
+        files["mechanism"] = write_csv(out / f"{name}-mechanism.csv", mechanism.rows)
+        files["mechanism_runs"] = write_csv(out / f"{name}-mechanism-runs.csv", mechanism.runs)
+    if mechanism.embeddings:
+        panels = [(a, mechanism.embeddings[a]) for a in config.arms if a in mechanism.embeddings]
+        files["embedding"] = plot_embedding_grid(panels, out / f"{name}-embedding.png")
+    if curve:
+        files["budget"] = write_csv(out / f"{name}-budget.csv", list(curve))
+    mechanism_said = mechanism_text(mechanism, config.arms, config.reference, config.level)
+    budget_said = budget_text(curve, config.steps, config.budget_curve)
     others = [a for a in config.arms if a != config.reference]
     headline, verdicts = answer_text(
         differences, config.arms, config.reference, config.level, config.practical_db
@@ -335,6 +515,14 @@ def write_report(
             f"- Evaluation: {meta.evaluation}",
             f"- Same training batches in every arm: {meta.identical_batches}",
         ]
+    )
+    embedding_picture = (
+        f"![b and r per arm, first seed]({name}-embedding.png)" if "embedding" in files else ""
+    )
+    extra_files = "".join(
+        f", `{files[kind].name}`"
+        for kind in ("mechanism", "mechanism_runs", "budget")
+        if kind in files
     )
     markdown = f"""# Study `{name}`: {len(others)} arms against `{config.reference}` at equal budget
 
@@ -359,6 +547,20 @@ every row equally. Intervals are per row, not corrected for multiple comparisons
 
 {difference_table(differences, others)}
 
+## Mechanism: do the degradations share b and differ in r? ({len(config.seeds)} seeds)
+
+{mechanism_table(mechanism.rows, config.arms) if mechanism.rows else ""}
+
+{mechanism_said}
+
+{embedding_picture}
+
+## Budget: the reference arm along its training
+
+{curve_table(curve) if curve else ""}
+
+{budget_said}
+
 ## Wall time per arm
 
 {timing_table(timings, config.arms)}
@@ -366,7 +568,7 @@ every row equally. Intervals are per row, not corrected for multiple comparisons
 ![PSNR per row and arm]({name}.png)
 
 Files: `{name}.csv` (per arm and row), `{name}-differences.csv`, `{name}-per-image.csv`
-(every image of every run), `{name}-timing.csv`.
+(every image of every run), `{name}-timing.csv`{extra_files}.
 """
     files["markdown"] = atomic_write_text(out / f"{name}.md", markdown)
     template = Path(config.readme_template) if config.readme_template else DEFAULT_TEMPLATE
@@ -388,6 +590,8 @@ Files: `{name}.csv` (per arm and row), `{name}-differences.csv`, `{name}-per-ima
             ),
             "markdown": f"{name}.md",
             "plot": f"{name}.png",
+            "mechanism": mechanism_said,
+            "budget": budget_said,
         },
     )
     files["readme"] = atomic_write_text(out / "README.md", readme)

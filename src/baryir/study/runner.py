@@ -3,11 +3,14 @@
 Built on the public API: training through a ``fit`` callable that runs ``baryir fit --config
 FILE`` (the command passes :func:`baryir.cli.main`), scoring through
 :func:`baryir.evaluation.runner.evaluate` (``baryir.evaluate``) on ``build_test_set`` rows, keeping
-every image's PSNR for :mod:`baryir.study.stats`.
+every image's PSNR for :mod:`baryir.study.stats`, then measuring the mechanism on the
+in-distribution rows (:mod:`baryir.study.mechanism`) and, with ``budget_curve``, scoring the
+reference arm's first run along its training (:mod:`baryir.study.budget`).
 
-Runs live in ``work_dir/<arm>-seed<seed>/`` (``fit.yaml``, checkpoint, CSV logs, batch
-fingerprints). A run whose ``run.json`` matches its fit config is reused, and so is its
-evaluation (``scores-<digest>.json``), unless ``fresh``: an interrupted study picks up where it
+Runs live in ``work_dir/<arm>-seed<seed>/`` (``fit.yaml``, checkpoints, CSV logs, batch
+fingerprints). A run whose ``run.json`` matches its fit config is reused, and so are its
+evaluation (``scores-<digest>.json``), mechanism (``mechanism-<digest>.json``) and curve
+(``curve-<digest>-step<N>.json``), unless ``fresh``: an interrupted study picks up where it
 stopped.
 """
 
@@ -20,6 +23,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import subprocess
 import time
 from collections.abc import Callable
@@ -38,7 +42,14 @@ from baryir.data.datasets.testsets import build_test_set
 from baryir.evaluation.runner import default_data_root, evaluate
 from baryir.io.atomic import atomic_write_text
 from baryir.metrics import EvalProtocol
+from baryir.study.budget import CurvePoint, curve_callback, curve_checkpoints, curve_points
 from baryir.study.config import ARMS, StudyConfig
+from baryir.study.mechanism import (
+    MechanismSummary,
+    measure_run,
+    mechanism_datasets,
+    summarize_mechanism,
+)
 from baryir.study.report import RunTiming, StudyMeta, write_report
 from baryir.study.stats import ImageScore, image_psnr, summarize
 
@@ -119,9 +130,15 @@ def train_folders(config: StudyConfig, root: Path) -> dict[str, str]:
 
 
 def fit_config(
-    config: StudyConfig, arm: str, seed: int, run_dir: Path, folders: dict[str, str]
+    config: StudyConfig,
+    arm: str,
+    seed: int,
+    run_dir: Path,
+    folders: dict[str, str],
+    curve_every: int | None = None,
 ) -> dict[str, Any]:
-    """The ``baryir fit`` config of one run: the shared one plus the run's seed, arm, paths."""
+    """The ``baryir fit`` config of one run: the shared one plus the run's seed, arm, paths
+    (and, with ``curve_every``, the checkpoints of the budget curve)."""
     fit = copy.deepcopy(config.fit)
     fit["seed_everything"] = seed
     trainer = fit.setdefault("trainer", {})
@@ -146,6 +163,8 @@ def fit_config(
             "init_args": {"seed": seed, "fingerprint_path": str(run_dir / "batches.txt")},
         },
     ]
+    if curve_every is not None:
+        trainer["callbacks"].append(curve_callback(run_dir, curve_every))
     fit.setdefault("model", {}).update(ARMS[arm])
     data = fit.setdefault("data", {})
     data["seed"] = seed
@@ -175,7 +194,7 @@ def train_run(
         if done.get("digest") == digest:
             return float(done["train_s"]), float(done["cpu_s"]), True
     run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint.unlink(missing_ok=True)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # a stale run's, curve included
     config_path = run_dir / "fit.yaml"
     atomic_write_text(config_path, yaml.safe_dump(fit, sort_keys=False))
     start, cpu_start = time.perf_counter(), _cpu_seconds()
@@ -187,6 +206,14 @@ def train_run(
         record, json.dumps({"digest": digest, "train_s": wall, "cpu_s": cpu}, indent=2)
     )
     return wall, cpu, False
+
+
+def eval_device(config: StudyConfig) -> str:
+    """``evaluation.device`` with ``auto`` resolved (CUDA when available)."""
+    device = config.evaluation.device
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return device
 
 
 def evaluate_run(
@@ -204,9 +231,7 @@ def evaluate_run(
         ssim = {(arm, seed, row): value for row, value in saved["ssim"].items()}
         return scores, ssim, float(saved["eval_s"])
     protocol = EvalProtocol()
-    device = config.evaluation.device
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = eval_device(config)
     group_of = {dataset.label: group for group, dataset in datasets}
     scores: list[ImageScore] = []
 
@@ -242,6 +267,29 @@ def evaluate_run(
         }
         atomic_write_text(cache, json.dumps(saved))
     return scores, ssim, elapsed
+
+
+def evaluate_curve(
+    config: StudyConfig,
+    run_dir: Path,
+    rows: list[tuple[str, Any]],
+    arm: str,
+    seed: int,
+    final_scores: list[ImageScore],
+    cache_prefix: str,
+    fresh: bool,
+) -> list[CurvePoint]:
+    """Score the budget-curve checkpoints of a run on the in-distribution and do-no-harm rows
+    (cached in ``<cache_prefix>-step<N>.json``); the final step is ``final_scores``."""
+    curve_rows = [(group, dataset) for group, dataset in rows if group in ("id", "harm")]
+    labels = {dataset.label for _, dataset in curve_rows}
+    by_step = {config.steps: [s for s in final_scores if s.row in labels]}
+    for step, checkpoint in curve_checkpoints(run_dir, config.steps):
+        cache = run_dir / f"{cache_prefix}-step{step}.json"
+        if fresh:
+            cache.unlink(missing_ok=True)
+        by_step[step] = evaluate_run(config, checkpoint, curve_rows, arm, seed, cache)[0]
+    return curve_points(by_step)
 
 
 def build_rows(config: StudyConfig, root: Path) -> list[tuple[str, Any]]:
@@ -361,29 +409,60 @@ def run_study(
     rows = build_rows(config, root)
     work_dir = Path(config.work_dir)
     eval_digest = config_digest(asdict(config.evaluation))
+    mechanism_sets = mechanism_datasets(rows)  # fewer than 2 rows: nothing to compare
+    mechanism_digest = config_digest(
+        {"evaluation": asdict(config.evaluation), "blur": config.mechanism_blur}
+    )
     scores: list[ImageScore] = []
     ssim: dict[tuple[str, int, str], float] = {}
     timings: list[RunTiming] = []
+    mechanism = MechanismSummary()
+    curve: list[CurvePoint] = []
     runs = [(seed, arm) for seed in config.seeds for arm in config.arms]
     for index, (seed, arm) in enumerate(runs, start=1):
         run_dir = work_dir / f"{arm}-seed{seed}"
-        fit = fit_config(config, arm, seed, run_dir, folders)
+        first_reference = arm == config.reference and seed == config.seeds[0]
+        every = config.budget_curve.every if config.budget_curve and first_reference else None
+        fit = fit_config(config, arm, seed, run_dir, folders, every)
         train_s, cpu_s, reused = train_run(fit, run_dir, fresh, fit_command)
-        cache = run_dir / f"scores-{eval_digest}-{config_digest(fit)}.json"
+        fit_digest = config_digest(fit)
+        cache = run_dir / f"scores-{eval_digest}-{fit_digest}.json"
+        mechanism_cache = run_dir / f"mechanism-{mechanism_digest}-{fit_digest}.json"
         if fresh:
             cache.unlink(missing_ok=True)
-        run_scores, run_ssim, eval_s = evaluate_run(
-            config, run_dir / "checkpoints" / "last.ckpt", rows, arm, seed, cache
-        )
+            mechanism_cache.unlink(missing_ok=True)
+        checkpoint = run_dir / "checkpoints" / "last.ckpt"
+        run_scores, run_ssim, eval_s = evaluate_run(config, checkpoint, rows, arm, seed, cache)
         scores += run_scores
         ssim |= run_ssim
         timings.append(RunTiming(arm, seed, config.steps, train_s, eval_s, cpu_s, reused))
+        measured = None
+        if len(mechanism_sets) >= 2:
+            measured = measure_run(
+                checkpoint,
+                mechanism_sets,
+                arm,
+                seed,
+                config.mechanism_blur,
+                eval_device(config),
+                mechanism_cache,
+            )
+        said = "not measured"
+        if measured is not None:
+            mechanism.runs.append(measured[0])
+            if seed == config.seeds[0]:
+                mechanism.embeddings[arm] = measured[1]
+            said = f"b/r divergence {measured[0].b_divergence:.3f}/{measured[0].r_divergence:.3f}"
+        if every is not None:
+            prefix = f"curve-{eval_digest}-{fit_digest}"
+            curve = evaluate_curve(config, run_dir, rows, arm, seed, run_scores, prefix, fresh)
+            said += f"; budget curve at {len({p.step for p in curve})} steps"
         elapsed = time.perf_counter() - clock
         left = elapsed / index * (len(runs) - index)
         print(
             f"[{index}/{len(runs)}] {arm} seed {seed}: trained {config.steps} steps in "
             f"{train_s:.0f} s{' (reused)' if reused else ''}, evaluated {len(rows)} rows in "
-            f"{eval_s:.0f} s; about {left / 60:.0f} min left",
+            f"{eval_s:.0f} s; mechanism: {said}; about {left / 60:.0f} min left",
             flush=True,
         )
     arm_rows, differences = summarize(
@@ -395,6 +474,9 @@ def run_study(
         config.seeds,
         config.level,
         config.bootstrap,
+    )
+    mechanism.rows = summarize_mechanism(
+        mechanism.runs, config.arms, config.reference, config.seeds, config.level, config.bootstrap
     )
     budget, train, evaluation = _describe(config, root)
     meta = StudyMeta(
@@ -409,4 +491,4 @@ def run_study(
         train_data=train,
         evaluation=evaluation,
     )
-    return write_report(config, arm_rows, differences, scores, timings, meta)
+    return write_report(config, arm_rows, differences, scores, timings, meta, mechanism, curve)

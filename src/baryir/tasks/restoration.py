@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-from pathlib import Path
 from typing import Any, Literal
 
 import torch
@@ -13,16 +12,13 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from baryir.evaluation.report import EvaluationReport
-from baryir.io.image import ImageReadError
-from baryir.losses import BaryIRObjective, congruence_penalty, potentials_step_loss
-from baryir.metrics import EvalProtocol, WorseThanInput, crop_to_multiple, restoration_metrics
+from baryir.evaluation.scorer import SetScorer
+from baryir.losses import BaryIRObjective, ObjectiveConfig, WBSolver
+from baryir.metrics import EvalProtocol
 from baryir.models import DualPotentials, create_model
 from baryir.tasks.guard import NonFiniteGuard, gradient_norms
 
 log = logging.getLogger(__name__)
-
-WBSolver = Literal["sinkhorn", "potentials", "none"]
 
 
 class RestorationTask(LightningModule):
@@ -39,20 +35,8 @@ class RestorationTask(LightningModule):
         wb_solver: ``sinkhorn`` (GeomLoss Sinkhorn divergences between sources' barycenter clouds),
             ``potentials`` (the paper's dual potentials) or ``none`` (ablation).
         num_sources: number of degradation sources K (linked from the data by the CLI).
-        pixel_weight: S, weight of the L1 reconstruction term (paper: 1e4).
-        transport_weight: weight of the transport cost c(z, b) (paper: 1).
-        potential_weight: weight of the potentials term -f_k(b) (paper: 1).
-        orthogonality_weight: gamma for the barycenter/residual orthogonality (paper: 0.05).
-        contrast_weight: gamma for the residual contrast (paper: 0.05).
-        temperature: InfoNCE temperature of the residual contrast (paper: 0.07).
-        squared_cost: use mean((z - b)^2) instead of the paper's root-mean-square cost.
-        sinkhorn_weight: weight of the Sinkhorn alignment between sources.
-        sinkhorn_blur: GeomLoss blur (entropic scale) of the Sinkhorn divergence.
-        sinkhorn_scaling: GeomLoss epsilon-scaling factor.
-        sinkhorn_points: ``tokens`` (bottleneck tokens) or ``pooled`` (one vector per image).
-        sinkhorn_num_points: tokens kept per source (random subsample).
-        sinkhorn_backend: ``auto`` (KeOps on CUDA when it works, tensorized otherwise).
-        congruence_weight: weight of the congruence penalty on the potentials (paper: 10).
+        objective: the objective's weights and settings, one group (``model.objective.*`` in
+            YAML; :class:`~baryir.losses.ObjectiveConfig`, defaults the paper's).
         potentials_pooling: ``adaptive`` (any patch size) or ``released`` (released shapes).
         potentials_patch_size: training patch size the potentials' flatten is sized for.
         potentials_recompute: recompute ``b`` with the updated network for the potentials step
@@ -83,8 +67,6 @@ class RestorationTask(LightningModule):
         metric_channel: ``rgb`` (paper) or ``y`` for PSNR/SSIM.
         metric_crop_border: pixels cropped from each border before the metrics.
         metric_size_policy: ``crop`` test images to a multiple of 8 (paper) or ``pad``.
-        report_dir: where ``test`` writes its tables and pictures (default: next to the checkpoint).
-        compare_images: images per test set in the side-by-side comparison PNG.
         compile: compile the network with ``torch.compile`` (in ``configure_model``).
         compile_backend: ``torch.compile`` backend (``inductor``; ``aot_eager`` traces without
             generating kernels, to check a model compiles).
@@ -97,20 +79,7 @@ class RestorationTask(LightningModule):
         model_args: dict[str, Any] | None = None,
         wb_solver: WBSolver = "sinkhorn",
         num_sources: int = 3,
-        pixel_weight: float = 10000.0,
-        transport_weight: float = 1.0,
-        potential_weight: float = 1.0,
-        orthogonality_weight: float = 0.05,
-        contrast_weight: float = 0.05,
-        temperature: float = 0.07,
-        squared_cost: bool = False,
-        sinkhorn_weight: float = 1.0,
-        sinkhorn_blur: float = 0.05,
-        sinkhorn_scaling: float = 0.5,
-        sinkhorn_points: Literal["tokens", "pooled"] = "tokens",
-        sinkhorn_num_points: int = 256,
-        sinkhorn_backend: Literal["auto", "tensorized", "online"] = "auto",
-        congruence_weight: float = 10.0,
+        objective: ObjectiveConfig = ObjectiveConfig(),
         potentials_pooling: Literal["adaptive", "released"] = "adaptive",
         potentials_patch_size: int = 128,
         potentials_recompute: bool = False,
@@ -129,8 +98,6 @@ class RestorationTask(LightningModule):
         metric_channel: Literal["rgb", "y"] = "rgb",
         metric_crop_border: int = 0,
         metric_size_policy: Literal["crop", "pad"] = "crop",
-        report_dir: str | None = None,
-        compare_images: int = 3,
         compile: bool = False,
         compile_backend: str = "inductor",
         compile_mode: str | None = None,
@@ -140,6 +107,7 @@ class RestorationTask(LightningModule):
         # a checkpoint's hyper-parameters over the command line, and these must stay overridable.
         self.save_hyperparameters(
             ignore=[
+                "objective",
                 "optimizer",
                 "lr_scheduler",
                 "potentials_optimizer",
@@ -147,8 +115,6 @@ class RestorationTask(LightningModule):
                 "metric_channel",
                 "metric_crop_border",
                 "metric_size_policy",
-                "report_dir",
-                "compare_images",
             ]
         )
         self.automatic_optimization = False
@@ -171,22 +137,9 @@ class RestorationTask(LightningModule):
         self.wb_solver = wb_solver if self.model.has_barycenter else "none"
         if wb_solver != "none" and not self.model.has_barycenter:
             log.warning("model %r has no barycenter map: wb_solver=%r is ignored", model, wb_solver)
-        self.objective = BaryIRObjective(
-            wb_solver=self.wb_solver,
-            pixel_weight=pixel_weight,
-            transport_weight=transport_weight,
-            potential_weight=potential_weight,
-            orthogonality_weight=orthogonality_weight,
-            contrast_weight=contrast_weight,
-            temperature=temperature,
-            squared_cost=squared_cost,
-            sinkhorn_weight=sinkhorn_weight,
-            sinkhorn_blur=sinkhorn_blur,
-            sinkhorn_scaling=sinkhorn_scaling,
-            sinkhorn_points=sinkhorn_points,
-            sinkhorn_num_points=sinkhorn_num_points,
-            sinkhorn_backend=sinkhorn_backend,
-        )
+        self.objective = BaryIRObjective(self.wb_solver, ObjectiveConfig.parse(objective))
+        # checkpoints hold primitives only (they load with weights_only=True)
+        self.hparams["objective"] = self.objective.config.to_dict()
         self.potentials: DualPotentials | None = None
         if self.wb_solver == "potentials":
             self.potentials = DualPotentials(
@@ -204,11 +157,9 @@ class RestorationTask(LightningModule):
         self.protocol = EvalProtocol(
             channel=metric_channel, crop_border=metric_crop_border, size_policy=metric_size_policy
         )
-        self.report_dir = report_dir
-        self.compare_images = compare_images
-        self.eval_metrics = nn.ModuleList()
+        self.eval_scorers = nn.ModuleList()
         self.eval_labels: list[str] = []
-        self.report: EvaluationReport | None = None
+        self.eval_results: dict[str, dict[str, float]] = {}
 
     @property
     def network(self) -> nn.Module:
@@ -353,15 +304,9 @@ class RestorationTask(LightningModule):
                 barycenter = self._global({"b": self.model(batch["input"]).barycenter})["b"]
         else:
             barycenter = embeddings["b"].detach()
-        source = embeddings["source"]
-        dual = potentials_step_loss(self.potentials, barycenter, source, self.source_weights)
-        penalty = congruence_penalty(
-            self.potentials,
-            barycenter,
-            self.source_weights,
-            weight=self.hparams.congruence_weight,
+        loss, terms = self.objective.potentials_loss(
+            self.potentials, barycenter, embeddings["source"], self.source_weights
         )
-        loss = dual + penalty
         if not self.guard.check("potentials loss", self.global_step, loss):
             return {}
         params = [p for p in self.potentials.parameters() if p.requires_grad]
@@ -375,7 +320,7 @@ class RestorationTask(LightningModule):
             param.grad = grad
         optimizer.optimizer.step()
         optimizer.optimizer.zero_grad()
-        return {"potentials_dual": dual.detach(), "congruence": penalty.detach()}
+        return terms
 
     def _step_schedulers(self) -> None:
         """Step every scheduler. The ``step`` schedule steps at the first batch of the next epoch
@@ -399,98 +344,52 @@ class RestorationTask(LightningModule):
         self.eval_labels = [
             getattr(loader.dataset, "label", f"set{i}") for i, loader in enumerate(loaders)
         ]
-        self.eval_metrics = nn.ModuleList(
-            nn.ModuleDict(
-                {
-                    "restored": restoration_metrics(self.protocol),
-                    "degraded": restoration_metrics(self.protocol),
-                    "worse": WorseThanInput(self.protocol),
-                }
-            )
-            for _ in loaders
-        ).to(self.device)
+        self.eval_scorers = nn.ModuleList(SetScorer(self.protocol) for _ in loaders).to(self.device)
 
     def on_validation_epoch_start(self) -> None:
         self._start_evaluation(self.trainer.val_dataloaders)
 
     def on_test_epoch_start(self) -> None:
         self._start_evaluation(self.trainer.test_dataloaders)
-        self.report = EvaluationReport(self.eval_labels, self.compare_images)
 
-    def _evaluate(
-        self, batch: dict[str, Any], dataloader_idx: int
-    ) -> tuple[dict[str, Any], Tensor]:
-        """Restore a batch, update the set's metrics; returns the (cropped) batch and output."""
-        height, width = batch["input"].shape[-2:]
-        if self.protocol.size_policy == "crop" and min(height, width) < self.protocol.multiple:
-            raise ImageReadError(
-                f"cannot evaluate {', '.join(batch.get('name', ['an image']))}: {height}x{width} "
-                f"is smaller than the {self.protocol.multiple}-pixel crop; remove it or pass "
-                "--model.metric_size_policy pad"
-            )
-        if self.protocol.size_policy == "crop":
-            batch = {
-                **batch,
-                "input": crop_to_multiple(batch["input"], self.protocol.multiple),
-                "target": crop_to_multiple(batch["target"], self.protocol.multiple),
-            }
-        restored = self(batch["input"]).clamp(0, 1)
-        metrics = self.eval_metrics[dataloader_idx]
-        metrics["restored"].update(restored, batch["target"])
-        metrics["degraded"].update(batch["input"], batch["target"])
-        metrics["worse"].update(restored, batch["input"], batch["target"])
-        return batch, restored
+    def _evaluate(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
+        """Restore a batch and score it; returns the (cropped) batch with ``"restored"``."""
+        scorer = self.eval_scorers[dataloader_idx]
+        degraded, target = scorer.crop(batch["input"], batch["target"], batch.get("name", ()))
+        restored = self(degraded).clamp(0, 1)
+        scorer.update(restored, degraded, target)
+        return {**batch, "input": degraded, "target": target, "restored": restored}
 
     def validation_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
     ) -> None:
         self._evaluate(batch, dataloader_idx)
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
-        batch, restored = self._evaluate(batch, dataloader_idx)
-        if self.report is not None:
-            self.report.add_example(dataloader_idx, batch, restored, self.protocol)
+    def test_step(
+        self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
+    ) -> dict[str, Any]:
+        """Score a batch; the output (cropped input, target, ``"restored"``) goes to callbacks
+        such as :class:`~baryir.evaluation.report.TestReport`."""
+        return self._evaluate(batch, dataloader_idx)
 
-    def _finish_evaluation(self, phase: str) -> dict[str, dict[str, float]]:
+    def _finish_evaluation(self, phase: str) -> None:
+        """Log every set's row and the mean; keep the rows in :attr:`eval_results`."""
         results: dict[str, dict[str, float]] = {}
-        for label, metrics in zip(self.eval_labels, self.eval_metrics, strict=False):
-            restored = metrics["restored"].compute()
-            degraded = metrics["degraded"].compute()
-            row = {
-                "psnr": float(restored["psnr"]),
-                "ssim": float(restored["ssim"]),
-                "input_psnr": float(degraded["psnr"]),
-                "input_ssim": float(degraded["ssim"]),
-                "worse": float(metrics["worse"].compute()),
-            }
-            results[label] = row
-            for name, value in row.items():
+        for label, scorer in zip(self.eval_labels, self.eval_scorers, strict=False):
+            results[label] = scorer.compute()
+            for name, value in results[label].items():
                 self.log(f"{phase}/{label}/{name}", value, add_dataloader_idx=False, sync_dist=True)
-            metrics["restored"].reset()
-            metrics["degraded"].reset()
-            metrics["worse"].reset()
+            scorer.reset()
         finite = [row for row in results.values() if math.isfinite(row["psnr"])]
         if finite:
             # a clean row restored exactly scores inf; the progress-bar mean leaves it out
             mean = {k: sum(row[k] for row in finite) / len(finite) for k in ("psnr", "ssim")}
             self.log(f"{phase}/psnr", mean["psnr"], prog_bar=True, add_dataloader_idx=False)
             self.log(f"{phase}/ssim", mean["ssim"], add_dataloader_idx=False)
-        return results
+        self.eval_results = results
 
     def on_validation_epoch_end(self) -> None:
         self._finish_evaluation("val")
 
     def on_test_epoch_end(self) -> None:
-        results = self._finish_evaluation("test")
-        if self.report is None or not self.trainer.is_global_zero:
-            return
-        out_dir = self._report_dir()
-        self.report.finish(results, out_dir, self.protocol, logger=self.logger)
-
-    def _report_dir(self) -> Path:
-        if self.report_dir:
-            return Path(self.report_dir)
-        ckpt_path = getattr(self.trainer, "ckpt_path", None)
-        if ckpt_path:
-            return Path(ckpt_path).resolve().parent / f"{Path(ckpt_path).stem}-test"
-        return Path(self.trainer.log_dir or self.trainer.default_root_dir) / "test"
+        self._finish_evaluation("test")

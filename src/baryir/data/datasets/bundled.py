@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from baryir.data.datasets.synthetic import InMemoryImage, SyntheticSource
-from baryir.data.tasks import TaskInfo
+from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import SmallImagePolicy
 
 __all__ = [

@@ -11,8 +11,8 @@ Each degraded folder is paired with ``clear/`` by identical file name (``dataset
 inputs without a clean image are skipped with a WARNING). The benchmark is found under a data
 root by :func:`find_cdd11`: the root itself or its ``train``/``test`` folder, or a ``CDD-11``
 (``CDD11``, ``CDD_11``) folder in either, whichever holds ``clear/``. Training selects the
-kinds as tasks ``cdd_<kind>`` (alias ``cdd11``, ``data/tasks.py``); evaluation names them
-``CDD11:<kind>`` or ``CDD11:all`` (the 11 kinds in one set), scored like every set here (RGB
+kinds as tasks ``cdd_<kind>`` (alias ``cdd11``, ``data/degradation_tasks.py``); evaluation names
+them ``CDD11:<kind>`` or ``CDD11:all`` (the 11 kinds in one set), scored like every set here (RGB
 PSNR/SSIM by default). Item names are ``"<kind>/<file stem>"``, unique across the kinds.
 """
 
@@ -23,7 +23,7 @@ from typing import Any
 
 from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedSource
-from baryir.data.tasks import CDD11_KINDS, TASKS, TaskInfo
+from baryir.data.degradation_tasks import CDD11_KINDS, TASKS, TaskInfo
 from baryir.data.transforms import SmallImagePolicy
 
 __all__ = [

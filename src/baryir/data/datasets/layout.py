@@ -30,7 +30,7 @@ from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedSource
 from baryir.data.datasets.subset import split_folder_override, subset_label, take_subset
 from baryir.data.datasets.synthetic import SyntheticSource
-from baryir.data.tasks import TaskInfo
+from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import SmallImagePolicy
 
 __all__ = ["LAYOUT_FOLDERS", "layout_sources", "train_root"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from baryir.data.datasets.base import SourceDataset
 from baryir.data.datasets.files import check_headers, find_dir, find_pairs, report_skipped
-from baryir.data.tasks import TaskInfo
+from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import PairedRandomCrop, SmallImagePolicy, center_crop
 from baryir.io.image import ImageReadError, read_image
 

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from baryir.data.datasets.base import SourceDataset
 from baryir.data.datasets.files import check_headers, find_images, report_skipped
-from baryir.data.tasks import TaskInfo
+from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import (
     PairedRandomCrop,
     SmallImagePolicy,

@@ -2,8 +2,8 @@
 
 Spec strings accepted by ``build_test_set``:
 
-- ``"CBSD68:25"``: a clean set plus Gaussian noise sigma 25 (label ``"CBSD68 s25"``); any other
-  degradation spec after the colon also works: ``"Kodak24:jpeg:20"``.
+- ``"CBSD68:25"``: a clean set plus Gaussian noise sigma 25 (label ``"CBSD68 noise:25"``); any
+  other degradation spec after the colon also works: ``"Kodak24:jpeg:20"`` (``"Kodak24 jpeg:20"``).
 - ``"Rain100H"``, ``"SOTS-outdoor"``, ...: a paired set (input/target folders).
 - ``"/some/folder"``: a paired folder (input/target, rainy/gt, low/high, blur/sharp, ...).
 - ``"noise:25@/some/folder"``: a clean folder plus a synthetic degradation.
@@ -21,6 +21,7 @@ GoPro is expected as ``{input,target}`` or ``{blur,sharp}`` folders (not per-sce
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,17 @@ from baryir.data.datasets.cdd11 import cdd11_test_set, find_cdd11
 from baryir.data.datasets.paired import PairedSource
 from baryir.data.datasets.subset import split_subset, subset_label, take_subset
 from baryir.data.datasets.synthetic import SyntheticSource
-from baryir.data.tasks import TASKS
+from baryir.data.degradation_tasks import TASKS
 
-__all__ = ["TEST_SETS", "TestSetInfo", "build_test_set", "find_test_folder", "list_test_sets"]
+__all__ = [
+    "TEST_SETS",
+    "TestSetInfo",
+    "build_test_set",
+    "degradation_spec",
+    "find_test_folder",
+    "list_test_sets",
+    "test_set_label",
+]
 
 log = logging.getLogger(__name__)
 
@@ -143,11 +152,35 @@ def find_test_folder(info: TestSetInfo, root: str | Path) -> Path:
     raise FileNotFoundError(f"test set {info.name} not found under {root} (tried {tried})")
 
 
-def _label(name: str, spec: str) -> str:
-    head, _, arg = spec.partition(":")
-    if head == "noise" and arg.replace(".", "", 1).isdigit():
-        return f"{name} s{float(arg):g}"
-    return f"{name} {spec}"
+def degradation_spec(spec: str) -> str:
+    """A test set's degradation spec, with a bare number read as a noise sigma (``"25"`` ->
+    ``"noise:25"``)."""
+    return f"noise:{spec}" if spec.replace(".", "", 1).isdigit() else spec
+
+
+def test_set_label(name_or_spec: str) -> str:
+    """The one label of a test set spec, the row name in every table.
+
+    ``"<set> <degradation spec>"`` for a clean set plus a degradation (``"CBSD68:25"`` ->
+    ``"CBSD68 noise:25"``, ``"noise:25@/data/photos"`` -> ``"photos noise:25"``), the set's
+    name for a paired set (``"rain100h"`` -> ``"Rain100H"``), the folder name for a folder, and
+    a slice appended (``"Rain100H[70:100]"``).
+
+    Example:
+        >>> test_set_label("bsd68:50"), test_set_label("Kodak24[0:4]:jpeg:20")
+        ('CBSD68 noise:50', 'Kodak24 jpeg:20[0:4]')
+    """
+    spec, subset = split_subset(name_or_spec.strip())
+    suffix = subset_label(subset) if subset is not None else ""
+    if "@" in spec:
+        degradation, _, folder = spec.partition("@")
+        return f"{Path(folder).name} {degradation_spec(degradation)}{suffix}"
+    if Path(spec).is_dir() and spec not in TEST_SETS:
+        return f"{Path(spec).name}{suffix}"
+    name, _, degradation = spec.partition(":")
+    with contextlib.suppress(ValueError):  # a name not known yet: as written
+        name = _lookup(name).name
+    return f"{name} {degradation_spec(degradation)}{suffix}" if degradation else f"{name}{suffix}"
 
 
 def build_test_set(
@@ -163,10 +196,10 @@ def build_test_set(
         name_or_spec: see the module docstring (``"CBSD68:25"``, ``"Rain100H"``, a path, ...).
         root: where named sets are searched.
         seed: seed of the synthetic degradations (combined with the spec and file stem).
-        max_images: keep the first ``max_images`` files (sorted order), e.g. for validation.
+        max_images: keep the first ``max_images`` files (natural name order), e.g. for validation.
         crop: central crop side (None: whole images, the paper's protocol).
 
-    The returned dataset has a ``label`` attribute (``"CBSD68 s25"``, ``"Rain100H"``).
+    The returned dataset's ``label`` is :func:`test_set_label` of the spec.
     """
     spec, subset = split_subset(name_or_spec.strip())
     if "@" in spec:
@@ -177,12 +210,9 @@ def build_test_set(
             patch_size=crop,
             train=False,
             seed=seed,
-            label=_label(Path(folder).name, degradation),
         )
     elif Path(spec).is_dir() and spec not in TEST_SETS:
-        dataset = PairedSource.from_folder(
-            spec, patch_size=crop, train=False, label=Path(spec).name
-        )
+        dataset = PairedSource.from_folder(spec, patch_size=crop, train=False)
     else:
         name, _, degradation = spec.partition(":")
         info = _lookup(name)
@@ -199,17 +229,14 @@ def build_test_set(
         elif info.paired:
             if degradation:
                 raise ValueError(f"{info.name} is a paired set; it takes no degradation ({spec!r})")
-            dataset = PairedSource.from_folder(
-                folder, task=task, patch_size=crop, train=False, label=info.name
-            )
+            dataset = PairedSource.from_folder(folder, task=task, patch_size=crop, train=False)
         else:
             if not degradation:
                 raise ValueError(
                     f"{info.name} holds clean images: give a degradation, e.g. {info.name}:25 "
                     f"(noise sigma) or {info.name}:jpeg:20"
                 )
-            if degradation.replace(".", "", 1).isdigit():
-                degradation = f"noise:{degradation}"
+            degradation = degradation_spec(degradation)
             task = next((t for t in TASKS.values() if t.synthetic == degradation), None)
             dataset = SyntheticSource.from_folder(
                 folder,
@@ -218,22 +245,12 @@ def build_test_set(
                 patch_size=crop,
                 train=False,
                 seed=seed,
-                label=_label(info.name, degradation),
             )
     if subset is not None:
         take_subset(dataset, subset, where=name_or_spec)
-        dataset.label = f"{dataset.label}{subset_label(subset)}"
+    dataset.label = test_set_label(name_or_spec)
     if max_images is not None:
-        _truncate(dataset, max_images)
+        if max_images < 1:
+            raise ValueError(f"max_images must be positive, got {max_images}")
+        take_subset(dataset, slice(0, max_images), where=name_or_spec)
     return dataset
-
-
-def _truncate(dataset: SourceDataset, max_images: int) -> None:
-    if max_images < 1:
-        raise ValueError(f"max_images must be positive, got {max_images}")
-    if isinstance(dataset, PairedSource):
-        dataset.pairs = dataset.pairs[:max_images]
-        dataset.image_count = len(dataset.pairs)
-    elif isinstance(dataset, SyntheticSource):
-        dataset.images = dataset.images[:max_images]
-        dataset.image_count = len(dataset.images)
