@@ -217,9 +217,7 @@ class BaryIRObjective(nn.Module):
         terms["contrast"] = contrast.detach()
         config = self.config
         total = (
-            total
-            + config.orthogonality_weight * orthogonality
-            + config.contrast_weight * contrast
+            total + config.orthogonality_weight * orthogonality + config.contrast_weight * contrast
         )
         if self.wb_solver == "none":
             return total, terms
