@@ -208,6 +208,8 @@ def main(args: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             # main(args) is how tests and notebooks call us; Lightning warns when sys.argv is set.
             warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+            # Lightning's own use of a torch pytree API that torch deprecates: nothing to act on
+            warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
             BaryIRCLI(
                 RestorationTask,
                 RestorationDataModule,

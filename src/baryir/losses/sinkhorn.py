@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import itertools
 import logging
+import os
 import subprocess
 import sys
 from typing import Literal, NamedTuple
@@ -229,6 +230,10 @@ def sinkhorn_alignment(
     clouds = barycenter_point_clouds(embeddings, source, present, points, num_points, generator)
     cloud_of = dict(zip(present, clouds, strict=True))
 
+    if not torch.cuda.is_available():
+        # importing GeomLoss loads KeOps, which warns that it found no CUDA: expected on a CPU
+        # host, so it is kept quiet unless KEOPS_VERBOSE says otherwise
+        os.environ.setdefault("KEOPS_VERBOSE", "0")
     from geomloss import SamplesLoss  # imported here: importing it loads KeOps (slow, chatty)
 
     divergence = SamplesLoss(

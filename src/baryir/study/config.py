@@ -37,6 +37,9 @@ class StudyEvaluation:
         out_of_distribution: specs of unseen levels, types and mixtures.
         do_no_harm: specs a restorer should leave (nearly) unchanged: clean (input = target)
             and mild degradations, e.g. ``CBSD68:clean``, ``CBSD68:noise:5``.
+        unseen_kinds: specs of other unseen kinds, scored as a group of their own: the
+            albumentations effects and compound degradations (``CBSD68:fog:0.3``,
+            ``CBSD68:haze:0.06+lowlight:0.4``).
         seed: seed of the synthetic degradations (with the spec and file stem).
         max_images: first N images of each row (natural name order after any subset).
         crop: central crop side (before the degradation; None: whole images).
@@ -46,6 +49,7 @@ class StudyEvaluation:
     in_distribution: tuple[str, ...]
     out_of_distribution: tuple[str, ...]
     do_no_harm: tuple[str, ...] = ()
+    unseen_kinds: tuple[str, ...] = ()
     seed: int = 0
     max_images: int | None = 12
     crop: int | None = 256
@@ -91,6 +95,9 @@ class StudyConfig:
         mechanism_blur: Sinkhorn blur of ``b_divergence``/``r_divergence``, relative to the
             clouds' scale (:func:`baryir.evaluation.embedding.cloud_divergence`).
         budget_curve: checkpoints along the reference arm's first seed (None: none).
+        side_by_side: train the arms of each seed at the same time, one ``baryir fit`` process
+            each (for one GPU, which small models leave mostly idle); False: one after another,
+            in this process.
     """
 
     name: str
@@ -110,6 +117,7 @@ class StudyConfig:
     practical_db: float = 0.05
     mechanism_blur: float = 0.05
     budget_curve: BudgetCurve | None = None
+    side_by_side: bool = False
 
     def __post_init__(self) -> None:
         where = f"study {self.name!r}"
@@ -129,7 +137,12 @@ class StudyConfig:
             value is not None and value < 1 for value in (evaluation.max_images, evaluation.crop)
         ):
             raise ValueError(f"{where}: evaluation.max_images and crop must be >= 1 (or null)")
-        rows = evaluation.in_distribution + evaluation.out_of_distribution + evaluation.do_no_harm
+        rows = (
+            evaluation.in_distribution
+            + evaluation.out_of_distribution
+            + evaluation.unseen_kinds
+            + evaluation.do_no_harm
+        )
         if not rows or len(set(rows)) != len(rows):
             raise ValueError(f"{where}: evaluation rows must be given and not repeat")
         if self.mechanism_blur <= 0:

@@ -210,7 +210,7 @@ def plot_study(
             label=f"{arm} - {reference}",
         )
     bottom.axhline(0.0, color="black", lw=0.8)
-    ood = [i for i, (group, _) in enumerate(order) if group == "ood"]
+    ood = [i for i, (group, _) in enumerate(order) if group in ("ood", "kinds")]
     for ax in (top, bottom):
         if ood:
             ax.axvspan(min(ood) - 0.5, max(ood) + 0.5, color="0.92", zorder=0)
@@ -249,7 +249,7 @@ def answer_text(
     for arm in arms:
         if arm == reference:
             continue
-        for group in ("ood", "id"):
+        for group in ("ood", "kinds", "id"):
             own = [d for d in differences if d.arm == arm and d.group == group]
             if not own:
                 continue

@@ -25,6 +25,7 @@ import random
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict
@@ -178,6 +179,34 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
+def _finished(fit: dict[str, Any], run_dir: Path) -> tuple[float, float] | None:
+    """``(wall, CPU seconds)`` of a finished run trained from ``fit``, else None."""
+    record = run_dir / "run.json"
+    if record.is_file() and (run_dir / "checkpoints" / "last.ckpt").is_file():
+        done = json.loads(record.read_text(encoding="utf-8"))
+        if done.get("digest") == config_digest(fit):
+            return float(done["train_s"]), float(done["cpu_s"])
+    return None
+
+
+def _prepare(fit: dict[str, Any], run_dir: Path) -> Path:
+    """Clear the run's old checkpoints and write its ``fit.yaml``; returns that file."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # a stale run's, curve included
+    config_path = run_dir / "fit.yaml"
+    atomic_write_text(config_path, yaml.safe_dump(fit, sort_keys=False))
+    return config_path
+
+
+def _record(fit: dict[str, Any], run_dir: Path, wall: float, cpu: float) -> None:
+    """Mark the run finished (``run.json``); raises if it wrote no checkpoint."""
+    checkpoint = run_dir / "checkpoints" / "last.ckpt"
+    if not checkpoint.is_file():
+        raise RuntimeError(f"baryir fit wrote no checkpoint at {checkpoint}")
+    record = {"digest": config_digest(fit), "train_s": wall, "cpu_s": cpu}
+    atomic_write_text(run_dir / "run.json", json.dumps(record, indent=2))
+
+
 def train_run(
     fit: dict[str, Any], run_dir: Path, fresh: bool, fit_command: FitCommand
 ) -> tuple[float, float, bool]:
@@ -186,26 +215,56 @@ def train_run(
     Returns:
         ``(wall seconds, CPU seconds, reused)``.
     """
-    digest = config_digest(fit)
-    record = run_dir / "run.json"
-    checkpoint = run_dir / "checkpoints" / "last.ckpt"
-    if not fresh and record.is_file() and checkpoint.is_file():
-        done = json.loads(record.read_text(encoding="utf-8"))
-        if done.get("digest") == digest:
-            return float(done["train_s"]), float(done["cpu_s"]), True
-    run_dir.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # a stale run's, curve included
-    config_path = run_dir / "fit.yaml"
-    atomic_write_text(config_path, yaml.safe_dump(fit, sort_keys=False))
+    done = None if fresh else _finished(fit, run_dir)
+    if done is not None:
+        return *done, True
+    config_path = _prepare(fit, run_dir)
     start, cpu_start = time.perf_counter(), _cpu_seconds()
     fit_command(config_path)
     wall, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
-    if not checkpoint.is_file():
-        raise RuntimeError(f"baryir fit wrote no checkpoint at {checkpoint}")
-    atomic_write_text(
-        record, json.dumps({"digest": digest, "train_s": wall, "cpu_s": cpu}, indent=2)
-    )
+    _record(fit, run_dir, wall, cpu)
     return wall, cpu, False
+
+
+def train_side_by_side(runs: list[tuple[dict[str, Any], Path]], fresh: bool) -> set[Path]:
+    """Train runs at the same time, one ``python -m baryir fit`` process each.
+
+    For one GPU and small models, which leave it mostly idle: the runs of a seed then share it.
+    Finished identical runs are reused unless ``fresh``. Each process logs to ``fit.log`` in its
+    run folder; its wall and CPU seconds (``os.wait4``) go to ``run.json`` as in
+    :func:`train_run`.
+
+    Returns:
+        the folders of the runs trained now.
+
+    Raises:
+        RuntimeError: a run failed (after every process has ended; names its log).
+    """
+    pending = [(fit, run_dir) for fit, run_dir in runs if fresh or not _finished(fit, run_dir)]
+    started: dict[int, tuple[dict[str, Any], Path, subprocess.Popen, float]] = {}
+    for fit, run_dir in pending:
+        config_path = _prepare(fit, run_dir)
+        with (run_dir / "fit.log").open("w", encoding="utf-8") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "baryir", "fit", "--config", str(config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        started[process.pid] = (fit, run_dir, process, time.perf_counter())
+    failed = []
+    while started:
+        pid, status, usage = os.wait4(-1, 0)
+        if pid not in started:
+            continue
+        fit, run_dir, process, start = started.pop(pid)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            failed.append(f"{run_dir} (exit {process.returncode}, see {run_dir / 'fit.log'})")
+            continue
+        _record(fit, run_dir, time.perf_counter() - start, usage.ru_utime + usage.ru_stime)
+    if failed:
+        raise RuntimeError(f"side-by-side training failed: {'; '.join(failed)}")
+    return {run_dir for _, run_dir in pending}
 
 
 def eval_device(config: StudyConfig) -> str:
@@ -299,6 +358,7 @@ def build_rows(config: StudyConfig, root: Path) -> list[tuple[str, Any]]:
     for group, specs in (
         ("id", evaluation.in_distribution),
         ("ood", evaluation.out_of_distribution),
+        ("kinds", evaluation.unseen_kinds),
         ("harm", evaluation.do_no_harm),
     ):
         for spec in specs:
@@ -419,12 +479,26 @@ def run_study(
     mechanism = MechanismSummary()
     curve: list[CurvePoint] = []
     runs = [(seed, arm) for seed in config.seeds for arm in config.arms]
+    trained: set[Path] = set()
+
+    def fit_of(seed: int, arm: str) -> dict[str, Any]:
+        first_reference = arm == config.reference and seed == config.seeds[0]
+        every = config.budget_curve.every if config.budget_curve and first_reference else None
+        return fit_config(config, arm, seed, work_dir / f"{arm}-seed{seed}", folders, every)
+
     for index, (seed, arm) in enumerate(runs, start=1):
         run_dir = work_dir / f"{arm}-seed{seed}"
         first_reference = arm == config.reference and seed == config.seeds[0]
         every = config.budget_curve.every if config.budget_curve and first_reference else None
-        fit = fit_config(config, arm, seed, run_dir, folders, every)
-        train_s, cpu_s, reused = train_run(fit, run_dir, fresh, fit_command)
+        fit = fit_of(seed, arm)
+        if config.side_by_side and arm == config.arms[0]:
+            trained |= train_side_by_side(
+                [(fit_of(seed, other), work_dir / f"{other}-seed{seed}") for other in config.arms],
+                fresh,
+            )
+        side_by_side = run_dir in trained
+        train_s, cpu_s, reused = train_run(fit, run_dir, fresh and not side_by_side, fit_command)
+        reused = reused and not side_by_side
         fit_digest = config_digest(fit)
         cache = run_dir / f"scores-{eval_digest}-{fit_digest}.json"
         mechanism_cache = run_dir / f"mechanism-{mechanism_digest}-{fit_digest}.json"

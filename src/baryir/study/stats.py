@@ -36,7 +36,12 @@ __all__ = [
     "verdict",
 ]
 
-GROUPS = {"id": "in-distribution", "ood": "out-of-distribution", "harm": "do no harm"}
+GROUPS = {
+    "id": "in-distribution",
+    "ood": "out-of-distribution",
+    "kinds": "unseen kinds (effects, compounds)",
+    "harm": "do no harm",
+}
 """The groups of evaluation rows."""
 
 

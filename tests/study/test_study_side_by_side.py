@@ -1,0 +1,88 @@
+"""The GPU profile's code path on the CPU: the arms of a seed train side by side, one ``baryir
+fit`` process each, and a restarted study reuses them without starting a process."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from baryir.study.config import BudgetCurve, load_study_config
+from baryir.study.runner import run_study
+
+REPO = Path(__file__).resolve().parents[2]
+GPU = REPO / "configs" / "study" / "generalization-gpu.yaml"
+ARMS = ("none", "sinkhorn", "potentials")
+
+
+def _dry_run_config(tmp_path: Path):
+    """The GPU profile made CPU-sized: 2 steps of a dim-8 network, one image a row."""
+    study = load_study_config(GPU)
+    assert study.side_by_side and study.arms == ARMS
+    fit = copy.deepcopy(study.fit)
+    fit["trainer"]["accelerator"] = "cpu"
+    fit["model"]["model_args"] = {"dim": 8}
+    fit["model"]["potentials_patch_size"] = 32
+    fit["model"]["warmup_steps"] = 0
+    fit["data"].update(patch_size=32, batch_size=6, num_workers=1, pin_memory=False)
+    evaluation = replace(
+        study.evaluation,
+        max_images=1,
+        crop=64,
+        device="cpu",
+        in_distribution=study.evaluation.in_distribution[:2],
+        out_of_distribution=study.evaluation.out_of_distribution[:1],
+        unseen_kinds=study.evaluation.unseen_kinds[:1],
+        do_no_harm=study.evaluation.do_no_harm[:1],
+    )
+    return study.with_overrides(
+        steps=2,
+        seeds=(0,),
+        fit=fit,
+        evaluation=evaluation,
+        budget_curve=BudgetCurve(every=1),
+        bootstrap=200,
+        output=str(tmp_path / "report"),
+        work_dir=str(tmp_path / "runs"),
+    )
+
+
+def test_gpu_profile_trains_arms_side_by_side_and_reuses_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import shared_data_dir
+
+    root = shared_data_dir()
+    if not (root / "train" / "CBSD432").is_dir() or not (root / "Rain100H").is_dir():
+        pytest.skip(f"shared data (train/CBSD432, Rain100H) not found at {root}")
+    monkeypatch.setenv("BARYIR_SHARED_DATA", str(root))
+    monkeypatch.chdir(REPO)
+    study = _dry_run_config(tmp_path)
+
+    def in_process(path: Path) -> None:
+        raise AssertionError(f"side by side, no run trains in this process ({path})")
+
+    files = run_study(study, in_process, "dry run", fresh=False)
+    runs = tmp_path / "runs"
+    for arm in ARMS:
+        record = json.loads((runs / f"{arm}-seed0" / "run.json").read_text())
+        assert record["cpu_s"] > 0 and record["train_s"] > 0
+        assert "max_steps" in (runs / f"{arm}-seed0" / "fit.yaml").read_text()
+    timing = list(csv.DictReader(files["timing"].open(encoding="utf-8")))
+    assert {row["arm"] for row in timing} == set(ARMS)
+    assert all(row["reused"] == "False" for row in timing)
+    groups = {row["group"] for row in csv.DictReader(files["csv"].open(encoding="utf-8"))}
+    assert groups == {"id", "ood", "kinds", "harm"}
+
+    def no_process(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a finished study must not start a training process")
+
+    monkeypatch.setattr(subprocess, "Popen", no_process)
+    files = run_study(study, in_process, "dry run", fresh=False)
+    timing = list(csv.DictReader(files["timing"].open(encoding="utf-8")))
+    assert all(row["reused"] == "True" for row in timing)
