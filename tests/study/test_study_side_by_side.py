@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import csv
 import json
-import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -79,10 +78,11 @@ def test_gpu_profile_trains_arms_side_by_side_and_reuses_them(
     groups = {row["group"] for row in csv.DictReader(files["csv"].open(encoding="utf-8"))}
     assert groups == {"id", "ood", "kinds", "harm"}
 
-    def no_process(*args: object, **kwargs: object) -> None:
-        raise AssertionError("a finished study must not start a training process")
-
-    monkeypatch.setattr(subprocess, "Popen", no_process)
+    records = {p: p.stat().st_mtime_ns for p in runs.glob("*/run.json")}
+    checkpoints = {p: p.stat().st_mtime_ns for p in runs.glob("*/checkpoints/last.ckpt")}
+    assert len(records) == len(checkpoints) == len(ARMS)
     files = run_study(study, in_process, "dry run", fresh=False)
     timing = list(csv.DictReader(files["timing"].open(encoding="utf-8")))
     assert all(row["reused"] == "True" for row in timing)
+    assert {p: p.stat().st_mtime_ns for p in records} == records
+    assert {p: p.stat().st_mtime_ns for p in checkpoints} == checkpoints
