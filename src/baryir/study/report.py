@@ -227,6 +227,13 @@ def plot_study(
     return save_figure(fig, path)
 
 
+def _wb_arms(arms: Sequence[str], reference: str) -> list[str]:
+    """The arms with a WB solver (``ARMS`` entry with ``wb_solver`` other than ``none``)."""
+    return [
+        a for a in arms if a != reference and ARMS.get(a, {}).get("wb_solver", "none") != "none"
+    ]
+
+
 def answer_text(
     differences: Sequence[DifferenceRow],
     arms: Sequence[str],
@@ -271,7 +278,7 @@ def answer_text(
                 f"{counts['better']}, worse on {counts['worse']}, inconclusive on "
                 f"{len(per_row) - counts['better'] - counts['worse']} of {len(per_row)}."
             )
-    wb_arms = [a for a in pooled_ood if ARMS.get(a, {}).get("wb_solver", "none") != "none"]
+    wb_arms = [a for a in _wb_arms(arms, reference) if a in pooled_ood]
     better = [a for a in wb_arms if pooled_ood[a].verdict == "better"]
     strong = [a for a in better if pooled_ood[a].diff_mean >= practical]
     names = ", ".join(f"`{a}`" for a in (strong or better or wb_arms))
@@ -305,13 +312,6 @@ _MECHANISM_COLUMNS = {
     "b_silhouette": "b silhouette",
     "r_silhouette": "r silhouette",
 }
-
-
-def _wb_arms(arms: Sequence[str], reference: str) -> list[str]:
-    """The arms with a WB solver (``ARMS`` entry with ``wb_solver`` other than ``none``)."""
-    return [
-        a for a in arms if a != reference and ARMS.get(a, {}).get("wb_solver", "none") != "none"
-    ]
 
 
 def _delta(row: MechanismRow) -> str:

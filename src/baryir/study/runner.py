@@ -481,15 +481,18 @@ def run_study(
     runs = [(seed, arm) for seed in config.seeds for arm in config.arms]
     trained: set[Path] = set()
 
-    def fit_of(seed: int, arm: str) -> dict[str, Any]:
+    def curve_every(seed: int, arm: str) -> int | None:
+        """Checkpoint interval of the budget curve: the reference arm's first seed only."""
         first_reference = arm == config.reference and seed == config.seeds[0]
-        every = config.budget_curve.every if config.budget_curve and first_reference else None
-        return fit_config(config, arm, seed, work_dir / f"{arm}-seed{seed}", folders, every)
+        return config.budget_curve.every if config.budget_curve and first_reference else None
+
+    def fit_of(seed: int, arm: str) -> dict[str, Any]:
+        run_dir = work_dir / f"{arm}-seed{seed}"
+        return fit_config(config, arm, seed, run_dir, folders, curve_every(seed, arm))
 
     for index, (seed, arm) in enumerate(runs, start=1):
         run_dir = work_dir / f"{arm}-seed{seed}"
-        first_reference = arm == config.reference and seed == config.seeds[0]
-        every = config.budget_curve.every if config.budget_curve and first_reference else None
+        every = curve_every(seed, arm)
         fit = fit_of(seed, arm)
         if config.side_by_side and arm == config.arms[0]:
             trained |= train_side_by_side(
