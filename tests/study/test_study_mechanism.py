@@ -14,9 +14,11 @@ from baryir.evaluation.embedding import Embeddings, cloud_divergence
 from baryir.models import create_model, export_model
 from baryir.study.budget import (
     CurvePoint,
+    check_targets,
     curve_callback,
     curve_checkpoints,
     curve_points,
+    first_step_meeting,
     last_quarter_gain,
     mean_gain,
 )
@@ -184,6 +186,48 @@ def test_budget_curve_gain_and_text() -> None:
     assert "No budget curve" in budget_text([], 12, None)
     table = curve_table(points)
     assert "| 12 | 22.20 | 40.00 | +2.20 | n/a |" in table  # (21.2 + 23.2) / 2
+
+
+def test_budget_targets_are_checked_over_seeds_and_along_the_curve() -> None:
+    points = curve_points({s: _curve_scores(s, g) for s, g in ((4, 0.5), (8, 1.0), (12, 1.2))})
+    curve = BudgetCurve(every=4, min_gain={"CBSD68:25": 1.9}, min_psnr={"CBSD68:clean": 35.0})
+    assert curve.targets() == {"CBSD68:25": ("gain", 1.9), "CBSD68:clean": ("psnr", 35.0)}
+    assert first_step_meeting(points, curve.targets()) == 8  # gains 1.5, 2.0, 2.2; clean 40
+    assert first_step_meeting(points, {"CBSD68:25": ("gain", 5.0)}) is None
+    final = [
+        ImageScore("none", seed, row, group, image, psnr, inp)
+        for seed, row, group, image, psnr, inp in (
+            (0, "CBSD68:25", "id", "a", 26.0, 20.0),
+            (0, "CBSD68:25", "id", "b", 28.0, 22.0),  # seed 0: gain +6
+            (1, "CBSD68:25", "id", "a", 27.0, 20.0),  # seed 1: gain +7
+            (0, "CBSD68:clean", "harm", "a", 31.0, math.inf),
+            (1, "CBSD68:clean", "harm", "a", 28.0, math.inf),
+        )
+    ]
+    targets = {"CBSD68:25": ("gain", 6.0), "CBSD68:clean": ("psnr", 30.0)}
+    gain, clean = check_targets(final, targets)
+    assert (gain.value, gain.worst, gain.seeds, gain.met) == (6.5, 6.0, 2, True)
+    assert (clean.value, clean.worst, clean.met) == (29.5, 28.0, False)
+    (missing,) = check_targets(final, {"CBSD68:50": ("gain", 9.0)})
+    assert math.isnan(missing.value) and not missing.met
+    strict = BudgetCurve(every=4, min_gain={"CBSD68:25": 6.0}, min_psnr={"CBSD68:clean": 30.0})
+    text = budget_text(points, 12, strict, "none", final)
+    assert "From step 8 to 12" in text
+    assert "- `CBSD68:25`: gain over the input +6.50 dB (+6.00), target +6.00: met" in text
+    assert "- `CBSD68:clean`: PSNR 29.50 dB (28.00), target 30.00: **not met**" in text
+    assert "1 of 2 missed" in text and "meets every target at none of its scored steps" in text
+
+
+def test_budget_targets_must_name_curve_rows() -> None:
+    config = load_study_config(REPO / "configs" / "study" / "smoke.yaml")
+    row = config.evaluation.in_distribution[0]
+    config.with_overrides(budget_curve=BudgetCurve(every=1, min_gain={row: 3.0}))
+    with pytest.raises(ValueError, match="budget_curve targets must name"):
+        config.with_overrides(budget_curve=BudgetCurve(every=1, min_gain={"CBSD68:99": 3.0}))
+    with pytest.raises(ValueError, match="each once"):
+        config.with_overrides(
+            budget_curve=BudgetCurve(every=1, min_gain={row: 3.0}, min_psnr={row: 30.0})
+        )
 
 
 def test_curve_checkpoints_are_found_by_step(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from baryir.study.config import BudgetCurve, load_study_config
-from baryir.study.runner import run_study
+from baryir.study.runner import run_study, side_by_side_env
 
 REPO = Path(__file__).resolve().parents[2]
 GPU = REPO / "configs" / "study" / "generalization-gpu.yaml"
@@ -86,3 +86,26 @@ def test_gpu_profile_trains_arms_side_by_side_and_reuses_them(
     assert all(row["reused"] == "True" for row in timing)
     assert {p: p.stat().st_mtime_ns for p in records} == records
     assert {p: p.stat().st_mtime_ns for p in checkpoints} == checkpoints
+
+
+@pytest.mark.parametrize(
+    ("accelerator", "processes", "threads"),
+    [("cpu", 16, "1"), ("cpu", 3, "2"), ("cpu", 1, "8"), ("auto", 2, "4")],
+)
+def test_side_by_side_cpu_processes_share_the_cores(
+    monkeypatch: pytest.MonkeyPatch, accelerator: str, processes: int, threads: str
+) -> None:
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 8)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    fit = {"trainer": {"accelerator": accelerator}}
+    assert side_by_side_env(fit, processes)["OMP_NUM_THREADS"] == threads
+
+
+def test_side_by_side_keeps_the_users_threads_and_leaves_gpus_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    assert side_by_side_env({"trainer": {"accelerator": "cpu"}}, 3)["OMP_NUM_THREADS"] == "5"
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert "OMP_NUM_THREADS" not in side_by_side_env({"trainer": {"accelerator": "gpu"}}, 3)

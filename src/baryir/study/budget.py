@@ -6,7 +6,10 @@ seed also saves a checkpoint every ``N`` steps (:func:`curve_callback`, in
 in-distribution and do-no-harm rows like the final checkpoint (cached per step), and
 :func:`curve_points` averages the images of each row: the report's table of steps against PSNR,
 and :func:`last_quarter_gain`, how much mean in-distribution PSNR the last quarter of the budget
-added (a single run: seed and image noise are not separated from it).
+added (a single run: seed and image noise are not separated from it). With targets
+(``budget_curve.min_gain``/``min_psnr``), :func:`check_targets` says whether the reference arm
+reaches them at the full budget, over its seeds, and :func:`first_step_meeting` from which step
+of the curve on.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from baryir.study.stats import ImageScore
 
 __all__ = [
     "CurvePoint",
+    "TargetCheck",
+    "check_targets",
     "curve_callback",
     "curve_checkpoints",
     "curve_points",
+    "first_step_meeting",
     "last_quarter_gain",
     "mean_gain",
 ]
@@ -113,3 +119,61 @@ def last_quarter_gain(points: Sequence[CurvePoint], steps: int) -> tuple[int, fl
         return None
     start = max(early)
     return start, mean_gain(points, steps, "id") - mean_gain(points, start, "id")
+
+
+@dataclass(frozen=True)
+class TargetCheck:
+    """One budget target on the reference arm at the full budget.
+
+    ``value`` is the mean over seeds of the row's value (gain over the input, or PSNR, in dB,
+    from the mean PSNRs of the row's images), ``worst`` the lowest seed's; the target is met
+    when ``value >= target``.
+    """
+
+    row: str
+    kind: str
+    target: float
+    value: float
+    worst: float
+    seeds: int
+
+    @property
+    def met(self) -> bool:
+        """Whether the mean over seeds reaches the target (False when nothing was scored)."""
+        return bool(self.value >= self.target)
+
+
+def _value(psnr: float, input_psnr: float, kind: str) -> float:
+    return psnr - input_psnr if kind == "gain" else psnr
+
+
+def check_targets(
+    scores: Sequence[ImageScore], targets: dict[str, tuple[str, float]]
+) -> list[TargetCheck]:
+    """Check ``targets`` (row -> ``("gain" | "psnr", least dB)``) on the reference arm's scores
+    (every seed), in the targets' order; a row without scores gets nan (not met)."""
+    checks = []
+    for row, (kind, least) in targets.items():
+        per_seed = []
+        for seed in sorted({s.seed for s in scores if s.row == row}):
+            own = [s for s in scores if s.row == row and s.seed == seed]
+            psnr = float(np.mean([s.psnr for s in own]))
+            per_seed.append(_value(psnr, float(np.mean([s.input_psnr for s in own])), kind))
+        value = float(np.mean(per_seed)) if per_seed else float("nan")
+        worst = float(min(per_seed)) if per_seed else float("nan")
+        checks.append(TargetCheck(row, kind, least, value, worst, len(per_seed)))
+    return checks
+
+
+def first_step_meeting(
+    points: Sequence[CurvePoint], targets: dict[str, tuple[str, float]]
+) -> int | None:
+    """The first step of the curve at which every target is met (None: at no step)."""
+    for step in sorted({p.step for p in points}):
+        at_step = {p.row: p for p in points if p.step == step}
+        if all(
+            row in at_step and _value(at_step[row].psnr, at_step[row].input_psnr, kind) >= least
+            for row, (kind, least) in targets.items()
+        ):
+            return step
+    return None

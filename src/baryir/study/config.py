@@ -66,10 +66,23 @@ class BudgetCurve:
             At most ``steps / 4``, or the report cannot say what the last quarter added.
         plateau_db: the report says whether the last quarter of the budget added less than this
             mean in-distribution PSNR (dB).
+        min_gain: row -> the least PSNR gain over its input (dB) the reference arm must reach,
+            e.g. ``{"CBSD68:50": 9}``: the report checks it at the full budget (mean over the
+            seeds, worst seed shown) and at each step of the curve.
+        min_psnr: row -> the least PSNR (dB), for rows whose input is the target
+            (``CBSD68:clean``), checked the same way.
     """
 
     every: int
     plateau_db: float = 0.3
+    min_gain: dict[str, float] | None = None
+    min_psnr: dict[str, float] | None = None
+
+    def targets(self) -> dict[str, tuple[str, float]]:
+        """row -> ``("gain" | "psnr", least value)``, gains first, in the file's order."""
+        out = {row: ("gain", float(v)) for row, v in (self.min_gain or {}).items()}
+        out.update({row: ("psnr", float(v)) for row, v in (self.min_psnr or {}).items()})
+        return out
 
 
 @dataclass(frozen=True)
@@ -153,6 +166,15 @@ class StudyConfig:
                 f"{where}: budget_curve needs every >= 1 and plateau_db >= 0, got "
                 f"{curve.every} and {curve.plateau_db}"
             )
+        if curve is not None:
+            scored = set(evaluation.in_distribution + evaluation.do_no_harm)
+            both = set(curve.min_gain or {}) & set(curve.min_psnr or {})
+            unknown = [row for row in curve.targets() if row not in scored]
+            if unknown or both:
+                raise ValueError(
+                    f"{where}: budget_curve targets must name in-distribution or do-no-harm rows, "
+                    f"each once; got {sorted(unknown or both)}"
+                )
         if not isinstance(self.fit, dict):
             raise ValueError(f"{where}: fit must be a mapping")
         for key in ("trainer", "model", "data"):

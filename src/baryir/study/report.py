@@ -21,7 +21,13 @@ import numpy as np
 from baryir.evaluation.embedding import plot_embedding_grid
 from baryir.evaluation.report import save_figure
 from baryir.io.atomic import atomic_write_text
-from baryir.study.budget import CurvePoint, last_quarter_gain, mean_gain
+from baryir.study.budget import (
+    CurvePoint,
+    check_targets,
+    first_step_meeting,
+    last_quarter_gain,
+    mean_gain,
+)
 from baryir.study.config import ARMS, BudgetCurve, StudyConfig
 from baryir.study.mechanism import MechanismRow, MechanismSummary
 from baryir.study.stats import GROUPS, ArmRow, DifferenceRow, ImageScore
@@ -423,11 +429,60 @@ def curve_table(points: Sequence[CurvePoint]) -> str:
     return "\n".join(lines)
 
 
-def budget_text(points: Sequence[CurvePoint], steps: int, curve: BudgetCurve | None) -> str:
+def targets_text(
+    points: Sequence[CurvePoint],
+    curve: BudgetCurve,
+    reference: str,
+    reference_scores: Sequence[ImageScore],
+) -> str:
+    """The budget targets checked on the reference arm at the full budget (every seed) and
+    the first step of the curve that meets them all (Markdown list; empty without targets)."""
+    targets = curve.targets()
+    if not targets:
+        return ""
+    checks = check_targets(reference_scores, targets)
+    seeds = max((c.seeds for c in checks), default=0)
+    lines = [
+        f"Targets (`budget_curve.min_gain`, `min_psnr`), `{reference}` at the full budget, "
+        f"mean over its {seeds} seeds (worst seed in brackets):",
+        "",
+    ]
+    for c in checks:
+        what = "gain over the input" if c.kind == "gain" else "PSNR"
+        lines.append(
+            f"- `{c.row}`: {what} {_fmt(c.value, c.kind == 'gain')} dB "
+            f"({_fmt(c.worst, c.kind == 'gain')}), target {_fmt(c.target, c.kind == 'gain')}: "
+            + ("met" if c.met else "**not met**")
+        )
+    missed = [c.row for c in checks if not c.met]
+    verdict = "every target is met" if not missed else f"{len(missed)} of {len(checks)} missed"
+    first = first_step_meeting(points, targets)
+    where = (
+        f"first meets every target at step {first}"
+        if first is not None
+        else "meets every target at none of its scored steps"
+    )
+    lines += ["", f"At the full budget {verdict}. The curve's run {where} (one run)."]
+    return "\n".join(lines)
+
+
+def budget_text(
+    points: Sequence[CurvePoint],
+    steps: int,
+    curve: BudgetCurve | None,
+    reference: str = "none",
+    reference_scores: Sequence[ImageScore] = (),
+) -> str:
     """Whether the last quarter of the budget added less than ``curve.plateau_db`` mean
-    in-distribution PSNR on the curve's run (one sentence, or why it cannot be said)."""
+    in-distribution PSNR on the curve's run (one sentence, or why it cannot be said), then
+    the targets of :func:`targets_text`."""
     if curve is None or not points:
         return "No budget curve was recorded (set `budget_curve` in the study file)."
+    targets = targets_text(points, curve, reference, reference_scores)
+    return _plateau_text(points, steps, curve) + (f"\n\n{targets}" if targets else "")
+
+
+def _plateau_text(points: Sequence[CurvePoint], steps: int, curve: BudgetCurve) -> str:
     found = last_quarter_gain(points, steps)
     if found is None:
         return (
@@ -498,7 +553,13 @@ def write_report(
     if curve:
         files["budget"] = write_csv(out / f"{name}-budget.csv", list(curve))
     mechanism_said = mechanism_text(mechanism, config.arms, config.reference, config.level)
-    budget_said = budget_text(curve, config.steps, config.budget_curve)
+    budget_said = budget_text(
+        curve,
+        config.steps,
+        config.budget_curve,
+        config.reference,
+        [s for s in scores if s.arm == config.reference],
+    )
     others = [a for a in config.arms if a != config.reference]
     headline, verdicts = answer_text(
         differences, config.arms, config.reference, config.level, config.practical_db

@@ -226,10 +226,27 @@ def train_run(
     return wall, cpu, False
 
 
+def side_by_side_env(fit: dict[str, Any], processes: int) -> dict[str, str]:
+    """The environment of one of ``processes`` training processes that run at the same time.
+
+    On a GPU, the parent's. On the CPU, each process gets an equal share of the cores as its
+    ``OMP_NUM_THREADS`` (at least 1), unless the user set it: processes that each start one
+    thread per core spin against each other and run many times slower than one after another.
+    """
+    env = dict(os.environ)
+    accelerator = str(fit.get("trainer", {}).get("accelerator", "auto"))
+    on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+    if on_cpu and "OMP_NUM_THREADS" not in env:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // processes))
+    return env
+
+
 def train_side_by_side(runs: list[tuple[dict[str, Any], Path]], fresh: bool) -> set[Path]:
     """Train runs at the same time, one ``python -m baryir fit`` process each.
 
     For one GPU and small models, which leave it mostly idle: the runs of a seed then share it.
+    On the CPU, the processes share the cores (:func:`side_by_side_env`): on 2 cores, 2 or 3
+    one-thread processes train more steps a second together than one two-thread process.
     Finished identical runs are reused unless ``fresh``. Each process logs to ``fit.log`` in its
     run folder; its wall and CPU seconds (``os.wait4``) go to ``run.json`` as in
     :func:`train_run`.
@@ -249,6 +266,7 @@ def train_side_by_side(runs: list[tuple[dict[str, Any], Path]], fresh: bool) -> 
                 [sys.executable, "-m", "baryir", "fit", "--config", str(config_path)],
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                env=side_by_side_env(fit, len(pending)),
             )
         started[process.pid] = (fit, run_dir, process, time.perf_counter())
     failed = []
