@@ -230,3 +230,54 @@ def test_sampler_resume_skips_done_batches_of_that_epoch_only() -> None:
     sampler.resume(2, 4)  # written at the end of epoch 2: epoch 3 comes next, whole
     sampler.set_epoch(3)
     assert len(list(sampler)) == 4
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1 on this platform")
+def test_preemption_with_last_only_checkpointing_keeps_one_last_and_resumes_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quickstart's checkpointing (``save_last`` only, ``save_top_k: 0``, no periodic saves):
+    after a mid-epoch SIGUSR1 the folder holds one ``last.ckpt``. Lightning's ModelCheckpoint
+    used to add a ``last-v1.ckpt`` at train end, after the stopped loop had counted the epoch as
+    finished, and ``--ckpt_path last`` resumed from it, skipping the rest of the epoch."""
+
+    def run(root: Path, *extra: str) -> None:
+        main(
+            [
+                "fit",
+                "--config",
+                str(CONF),
+                "--trainer.deterministic",
+                "true",
+                "--trainer.max_steps",
+                "8",
+                "--trainer.default_root_dir",
+                str(root),
+                "--trainer.logger.init_args.save_dir",
+                str(root),
+                "--trainer.callbacks.init_args.dirpath",
+                str(root / "ckpt"),
+                *extra,
+            ]
+        )
+
+    run(tmp_path / "ref")
+    defaults = baryir.cli.resilience_defaults
+
+    def with_signal() -> dict[str, list]:
+        found = defaults()
+        found["callbacks"].append(SendSignal(signal.SIGUSR1, at=5))  # epoch 1 is steps 4-7
+        return found
+
+    monkeypatch.setattr(baryir.cli, "resilience_defaults", with_signal)
+    run(tmp_path / "cut")
+    assert [path.name for path in (tmp_path / "cut" / "ckpt").iterdir()] == ["last.ckpt"]
+    assert load(tmp_path / "cut" / "ckpt" / "last.ckpt")["global_step"] == 6
+    monkeypatch.setattr(baryir.cli, "resilience_defaults", defaults)
+    run(tmp_path / "cut", "--ckpt_path", "last")
+    assert [path.name for path in (tmp_path / "cut" / "ckpt").iterdir()] == ["last.ckpt"]
+    resumed = load(tmp_path / "cut" / "ckpt" / "last.ckpt")
+    expected = load(tmp_path / "ref" / "ckpt" / "last.ckpt")
+    assert resumed["global_step"] == expected["global_step"] == 8
+    for key, value in expected["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-6, atol=1e-7)

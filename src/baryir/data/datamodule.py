@@ -62,6 +62,7 @@ from baryir.data.mixing import (
     lengths_from_repeats,
     source_weights,
 )
+from baryir.data.progressive import PatchStage, check_stages, stage_at
 from baryir.data.samplers import SourceBalancedBatchSampler
 from baryir.degradations import build_degradation
 
@@ -105,6 +106,9 @@ class RestorationDataModule(LightningDataModule):
             sigma, rain x360, haze x1, blur x35, low light x150), 1 for the bundled default.
         proportions: per-task target shares of an epoch (instead of ``repeats``).
         patch_size: training crop side.
+        patch_stages: progressive patch sizes (``data/progressive.py``): from each stage's
+            step on, its patch and batch size replace ``patch_size`` and ``batch_size``; needs
+            ``trainer.reload_dataloaders_every_n_epochs: 1``. None (default): one size.
         small_images: policy for images smaller than the patch.
         batch_size: training batch size (per rank).
         num_workers: DataLoader workers.
@@ -139,6 +143,7 @@ class RestorationDataModule(LightningDataModule):
         repeats: dict[str, float] | None = None,
         proportions: dict[str, float] | None = None,
         patch_size: int = 128,
+        patch_stages: list[PatchStage] | None = None,
         small_images: Literal["pad", "upscale"] = "pad",
         batch_size: int = 8,
         num_workers: int = 2,
@@ -191,6 +196,7 @@ class RestorationDataModule(LightningDataModule):
         self.repeats = repeats
         self.proportions = proportions
         self.patch_size = patch_size
+        self.patch_stages = check_stages(patch_stages or [])
         self.small_images = small_images
         self.batch_size = batch_size
         self.num_workers = num_workers
@@ -363,6 +369,10 @@ class RestorationDataModule(LightningDataModule):
             f"{len(mixed)} samples/epoch, {len(self.source_names)} sources, "
             f"patch {self.patch_size}, batch {self.batch_size}, {sampler}"
         )
+        for stage in self.patch_stages:
+            lines.append(
+                f"from step {stage.step}: patch {stage.patch_size}, batch {stage.batch_size}"
+            )
         if self.val_datasets is not None:
             sets = ", ".join(f"{d.label} ({len(d)})" for d in self.val_datasets) or "none"
             lines.append(f"validation: {sets}")
@@ -398,6 +408,7 @@ class RestorationDataModule(LightningDataModule):
         if self.train_dataset is None:
             self.setup("fit")
         assert self.train_dataset is not None
+        batch_size = self._apply_patch_stage()
         workers = {
             "num_workers": self.num_workers,
             "persistent_workers": self.persistent_workers and self.num_workers > 0,
@@ -407,7 +418,7 @@ class RestorationDataModule(LightningDataModule):
         if not self.balanced_batches:
             return DataLoader(
                 self.train_dataset,
-                batch_size=self.batch_size,
+                batch_size=batch_size,
                 shuffle=True,
                 drop_last=True,
                 **workers,
@@ -415,7 +426,7 @@ class RestorationDataModule(LightningDataModule):
         trainer = self.trainer
         sampler = SourceBalancedBatchSampler(
             self.train_dataset.source_of_index(),
-            self.batch_size,
+            batch_size,
             num_replicas=trainer.world_size if trainer is not None else 1,
             rank=trainer.global_rank if trainer is not None else 0,
             seed=self.seed,
@@ -424,6 +435,36 @@ class RestorationDataModule(LightningDataModule):
             sampler.resume(*self._resume_at)
             self._resume_at = None
         return DataLoader(self.train_dataset, batch_sampler=sampler, **workers)
+
+    def _apply_patch_stage(self) -> int:
+        """Set the training crops of the stage this epoch starts in; returns its batch size.
+
+        The epoch's first batch is counted from the fit loop (a resumed run subtracts the
+        batches already done in its epoch, so it repeats the stage the epoch started with).
+        """
+        if not self.patch_stages:
+            return self.batch_size
+        trainer = self.trainer
+        if trainer is None:
+            batches_done = 0
+        else:
+            if trainer.reload_dataloaders_every_n_epochs != 1:
+                raise ValueError(
+                    "data.patch_stages needs trainer.reload_dataloaders_every_n_epochs: 1 (the "
+                    f"loader is rebuilt at epoch starts), got "
+                    f"{trainer.reload_dataloaders_every_n_epochs}"
+                )
+            batches_done = trainer.fit_loop.epoch_loop.batch_progress.total.processed
+            if self._resume_at is not None:
+                batches_done -= self._resume_at[1]
+        patch_size, batch_size = stage_at(
+            self.patch_stages, batches_done, self.patch_size, self.batch_size
+        )
+        assert self.train_dataset is not None
+        for source in self.train_dataset.datasets:
+            source.set_patch_size(patch_size)
+        log.info("batches from %d: patch %d, batch %d", batches_done, patch_size, batch_size)
+        return batch_size
 
     def _eval_loaders(self, datasets: list[SourceDataset]) -> list[DataLoader]:
         return [

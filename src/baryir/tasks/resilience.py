@@ -109,6 +109,11 @@ class PreemptionCheckpoint(Callback):
     installed for the duration of training only when the signal has no handler yet (so SLURM
     auto-requeue keeps Lightning's); the run saves and stops like ``max_steps`` was reached.
     Writes go through the trainer's ``CheckpointIO`` (atomic with ``AtomicCheckpointIO``).
+
+    ``ModelCheckpoint`` then records this file as its last save: otherwise, at train end, it
+    writes its own ``last-v1.ckpt`` (when it has not saved ``last`` yet, e.g. with
+    ``save_top_k: 0``), which ``--ckpt_path last`` would pick and which, written after the
+    stopped loop wound down, records the interrupted epoch as finished.
     """
 
     def __init__(self) -> None:
@@ -142,6 +147,15 @@ class PreemptionCheckpoint(Callback):
         if self._saved_step == trainer.global_step:
             return
         path = last_checkpoint_path(trainer)
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint):
+                # ModelCheckpoint's own records (saved in the file, so a resumed run keeps
+                # writing last.ckpt): it skips a step it saved, and saves "last" at train end
+                # only when it has saved none
+                callback._last_global_step_saved = trainer.global_step
+                if callback.dirpath and Path(callback.dirpath) == path.parent:
+                    callback.last_model_path = str(path)
+                    callback._last_checkpoint_saved = str(path)
         trainer.save_checkpoint(path)
         self._saved_step = trainer.global_step
         log.warning(

@@ -9,6 +9,7 @@ from typing import Any
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from baryir.data.transforms import PairedRandomCrop
 from baryir.io.image import ImageReadError
 
 __all__ = ["SourceDataset"]
@@ -34,6 +35,7 @@ class SourceDataset(Dataset, ABC):
         degradation_id: fine degradation id put in every item.
         source_id: source (potential) index put in every item.
         train: random crops/augmentation/degradation when True, deterministic otherwise.
+        crop: the random paired crop of a training source (None: no random crops).
     """
 
     label: str
@@ -42,6 +44,17 @@ class SourceDataset(Dataset, ABC):
     train: bool
     task: str | None
     image_count: int
+    crop: PairedRandomCrop | None = None
+
+    def set_patch_size(self, size: int) -> None:
+        """Take ``size``-pixel random crops from now on (progressive patch sizes).
+
+        Raises:
+            ValueError: a source without random crops (an evaluation source).
+        """
+        if self.crop is None:
+            raise ValueError(f"{self.label}: only a source with random crops has a patch size")
+        self.crop = PairedRandomCrop(size, self.crop.dihedral, self.crop.small)
 
     @abstractmethod
     def load(self, index: int) -> dict[str, Any]:
