@@ -15,8 +15,7 @@ import baryir.cli
 from baryir.cli import main
 from baryir.data.datamodule import RestorationDataModule
 from baryir.data.progressive import PatchStage, check_stages, stage_at
-
-CONF = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
+from tiny_run import tiny_fit_args
 
 
 def test_stage_at_known_answers() -> None:
@@ -93,8 +92,6 @@ class BatchShapes(Callback):
 
 
 STAGED = [
-    "--config",
-    str(CONF),
     "--trainer.deterministic",
     "true",
     "--trainer.reload_dataloaders_every_n_epochs",
@@ -107,21 +104,7 @@ STAGED = [
 
 
 def _fit(root: Path, max_steps: int, *extra: str) -> None:
-    main(
-        [
-            "fit",
-            *STAGED,
-            "--trainer.max_steps",
-            str(max_steps),
-            "--trainer.default_root_dir",
-            str(root),
-            "--trainer.logger.init_args.save_dir",
-            str(root),
-            "--trainer.callbacks.init_args.dirpath",
-            str(root / "ckpt"),
-            *extra,
-        ]
-    )
+    main(tiny_fit_args(root, max_steps, *STAGED, *extra))
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1 on this platform")

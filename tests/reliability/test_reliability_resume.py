@@ -26,12 +26,10 @@ from lightning.pytorch import Callback
 import baryir.cli
 from baryir.cli import main
 from baryir.io.checkpoint_io import AtomicCheckpointIO
+from tiny_run import tiny_fit_args
 
-CONF = Path(__file__).resolve().parents[1] / "conf" / "tiny.yaml"
 REPO = Path(__file__).resolve().parents[2]
 COMMON = [
-    "--config",
-    str(CONF),
     "--trainer.deterministic",
     "true",
     "--model.wb_solver",
@@ -46,19 +44,7 @@ STARTUP_TIMEOUT = 240.0
 
 
 def fit_args(root: Path, max_steps: int, *extra: str) -> list[str]:
-    return [
-        "fit",
-        *COMMON,
-        "--trainer.max_steps",
-        str(max_steps),
-        "--trainer.default_root_dir",
-        str(root),
-        "--trainer.logger.init_args.save_dir",
-        str(root),
-        "--trainer.callbacks.init_args.dirpath",
-        str(root / "ckpt"),
-        *extra,
-    ]
+    return tiny_fit_args(root, max_steps, *COMMON, *extra)
 
 
 def load(path: Path) -> dict:
@@ -242,24 +228,7 @@ def test_preemption_with_last_only_checkpointing_keeps_one_last_and_resumes_exac
     finished, and ``--ckpt_path last`` resumed from it, skipping the rest of the epoch."""
 
     def run(root: Path, *extra: str) -> None:
-        main(
-            [
-                "fit",
-                "--config",
-                str(CONF),
-                "--trainer.deterministic",
-                "true",
-                "--trainer.max_steps",
-                "8",
-                "--trainer.default_root_dir",
-                str(root),
-                "--trainer.logger.init_args.save_dir",
-                str(root),
-                "--trainer.callbacks.init_args.dirpath",
-                str(root / "ckpt"),
-                *extra,
-            ]
-        )
+        main(tiny_fit_args(root, 8, "--trainer.deterministic", "true", *extra))
 
     run(tmp_path / "ref")
     defaults = baryir.cli.resilience_defaults

@@ -1,8 +1,8 @@
 """Progressive patch sizes: larger training crops in smaller batches later in a run (Restormer).
 
-A model trained only on small crops sees only small contexts: at test time, on whole photos,
-it can mistake a large bright and smooth region (a face, a sail, a white wall) for a veil of
-haze. A final stage on larger crops, at about the same pixels per batch, shows it that context.
+A model trained only on small crops sees only small contexts, and whole test photos hold
+regions larger than any crop (a face, a sail, a white wall). A later stage on larger crops, at
+about the same pixels per batch, lets training see that context without costing more a step.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ __all__ = ["PatchStage", "check_stages", "stage_at"]
 class PatchStage:
     """From training batch ``step`` on, ``patch_size``-pixel crops in batches of ``batch_size``.
 
-    ``step`` counts the network's updates (one a training batch), like ``trainer.max_steps``
-    with the Sinkhorn solver. A stage starts with the first epoch that begins at or after
-    ``step``: the data loader is rebuilt at epoch starts only.
+    ``step`` counts training batches. A stage starts with the first epoch that begins at or
+    after ``step``: the data loader is rebuilt at epoch starts only.
     """
 
     step: int
