@@ -1,10 +1,19 @@
-"""Command lines for short runs of the tiny test config (``tests/conf/tiny.yaml``)."""
+"""Short runs of the tiny test config (``tests/conf/tiny.yaml``): command lines, extra callbacks,
+a signal sender and the weight comparison of a resumed run."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import pytest
+import torch
+from lightning.pytorch import Callback
+
+import baryir.cli
+
 TINY = Path(__file__).resolve().parent / "conf" / "tiny.yaml"
+RESILIENCE_DEFAULTS = baryir.cli.resilience_defaults
 
 
 def tiny_fit_args(root: Path, max_steps: int, *extra: str) -> list[str]:
@@ -24,3 +33,36 @@ def tiny_fit_args(root: Path, max_steps: int, *extra: str) -> list[str]:
         str(root / "ckpt"),
         *extra,
     ]
+
+
+def add_callbacks(monkeypatch: pytest.MonkeyPatch, *callbacks: Callback) -> None:
+    """The next in-process ``baryir fit`` runs with ``callbacks`` besides the CLI's defaults
+    (none: the defaults alone); each call replaces the previous one's."""
+
+    def with_callbacks() -> dict[str, list]:
+        found = RESILIENCE_DEFAULTS()
+        found["callbacks"].extend(callbacks)
+        return found
+
+    monkeypatch.setattr(baryir.cli, "resilience_defaults", with_callbacks)
+
+
+class SendSignal(Callback):
+    """Send ``signum`` to this process at the start of batch ``at`` (None: never)."""
+
+    def __init__(self, signum: int, at: int | None) -> None:
+        self.signum = signum
+        self.at = at
+        self.checkpoint_io: object = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self.checkpoint_io = trainer.strategy.checkpoint_io
+        if trainer.global_step == self.at:
+            os.kill(os.getpid(), self.signum)
+
+
+def assert_same_weights(resumed: dict, expected: dict) -> None:
+    """The two checkpoints hold the same network (and potentials) weights."""
+    assert resumed["state_dict"].keys() == expected["state_dict"].keys()
+    for key, value in expected["state_dict"].items():
+        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-6, atol=1e-7)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
-from lightning.pytorch import Callback
 
-import baryir.cli
 from baryir.cli import main
 from baryir.data.datamodule import RestorationDataModule
 from baryir.data.progressive import PatchStage, check_stages, stage_at
-from tiny_run import tiny_fit_args
+from tiny_run import SendSignal, add_callbacks, assert_same_weights, tiny_fit_args
 
 
 def test_stage_at_known_answers() -> None:
@@ -78,17 +75,16 @@ def test_loader_follows_the_stage_of_the_epoch_start() -> None:
         dm.train_dataloader()
 
 
-class BatchShapes(Callback):
+class BatchShapes(SendSignal):
     """Record the input shape of every training batch; at step ``stop_at`` send SIGUSR1."""
 
     def __init__(self, stop_at: int | None = None) -> None:
+        super().__init__(signal.SIGUSR1, stop_at)
         self.shapes: list[tuple[int, ...]] = []
-        self.stop_at = stop_at
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         self.shapes.append(tuple(batch["input"].shape))
-        if trainer.global_step == self.stop_at:
-            os.kill(os.getpid(), signal.SIGUSR1)
+        super().on_train_batch_start(trainer, pl_module, batch, batch_idx)
 
 
 STAGED = [
@@ -103,10 +99,6 @@ STAGED = [
 ]
 
 
-def _fit(root: Path, max_steps: int, *extra: str) -> None:
-    main(tiny_fit_args(root, max_steps, *STAGED, *extra))
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1 on this platform")
 def test_staged_run_switches_at_an_epoch_start_and_resumes_exactly(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -115,18 +107,11 @@ def test_staged_run_switches_at_an_epoch_start_and_resumes_exactly(
     5 begins with epoch 2 (step 8). A run stopped by SIGUSR1 inside epoch 1 (after step 5)
     resumes in the first stage and ends where the uninterrupted run does."""
     flag = torch.are_deterministic_algorithms_enabled()
-    defaults = baryir.cli.resilience_defaults
 
     def fit_recording(root: Path, stop_at: int | None, *extra: str) -> BatchShapes:
         recorder = BatchShapes(stop_at)
-
-        def with_recorder() -> dict[str, list]:
-            found = defaults()
-            found["callbacks"].append(recorder)
-            return found
-
-        monkeypatch.setattr(baryir.cli, "resilience_defaults", with_recorder)
-        _fit(root, 12, *extra)
+        add_callbacks(monkeypatch, recorder)
+        main(tiny_fit_args(root, 12, *STAGED, *extra))
         return recorder
 
     try:
@@ -142,5 +127,4 @@ def test_staged_run_switches_at_an_epoch_start_and_resumes_exactly(
     assert 5 <= stopped["global_step"] < 8
     assert resumed_run.shapes == reference_run.shapes[stopped["global_step"] :]
     assert resumed["global_step"] == reference["global_step"] == 12
-    for key, value in reference["state_dict"].items():
-        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-6, atol=1e-7)
+    assert_same_weights(resumed, reference)

@@ -21,12 +21,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch import Callback
 
-import baryir.cli
 from baryir.cli import main
 from baryir.io.checkpoint_io import AtomicCheckpointIO
-from tiny_run import tiny_fit_args
+from tiny_run import SendSignal, add_callbacks, assert_same_weights, tiny_fit_args
 
 REPO = Path(__file__).resolve().parents[2]
 COMMON = [
@@ -85,9 +83,7 @@ def test_same_seed_same_losses(reference: tuple[Path, Path]) -> None:
 
 def assert_same_training_state(resumed: dict, expected: dict) -> None:
     assert resumed["global_step"] == expected["global_step"] == RESUME_STEPS
-    assert resumed["state_dict"].keys() == expected["state_dict"].keys()
-    for key, value in expected["state_dict"].items():
-        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-6, atol=1e-7)
+    assert_same_weights(resumed, expected)
     for got, want in zip(resumed["optimizer_states"], expected["optimizer_states"], strict=True):
         for index, state in want["state"].items():
             for name, value in state.items():
@@ -162,34 +158,13 @@ def test_sigterm_saves_stops_and_resumes(reference: tuple[Path, Path], tmp_path:
     assert_same_training_state(load(last), expected)
 
 
-class SendSignal(Callback):
-    """Send ``signum`` to this process at the start of batch ``at``."""
-
-    def __init__(self, signum: int, at: int) -> None:
-        self.signum = signum
-        self.at = at
-        self.checkpoint_io: object = None
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        self.checkpoint_io = trainer.strategy.checkpoint_io
-        if trainer.global_step == self.at:
-            os.kill(os.getpid(), self.signum)
-
-
 @pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1 on this platform")
 def test_sigusr1_at_epoch_end_saves_stops_and_resumes(
     reference: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In-process; the signal lands in the last batch of epoch 0 (4 batches an epoch)."""
-    defaults = baryir.cli.resilience_defaults
     sender = SendSignal(signal.SIGUSR1, at=3)
-
-    def with_signal() -> dict[str, list]:
-        found = defaults()
-        found["callbacks"].append(sender)
-        return found
-
-    monkeypatch.setattr(baryir.cli, "resilience_defaults", with_signal)
+    add_callbacks(monkeypatch, sender)
     previous = signal.getsignal(signal.SIGUSR1)
     main(fit_args(tmp_path, RESUME_STEPS))
     last = tmp_path / "ckpt" / "last.ckpt"
@@ -197,7 +172,7 @@ def test_sigusr1_at_epoch_end_saves_stops_and_resumes(
     assert signal.getsignal(signal.SIGUSR1) == previous
     assert isinstance(sender.checkpoint_io, AtomicCheckpointIO)  # the CLI's default
 
-    monkeypatch.setattr(baryir.cli, "resilience_defaults", defaults)
+    add_callbacks(monkeypatch)
     main(fit_args(tmp_path, RESUME_STEPS, "--ckpt_path", "last"))
     expected = load(next((reference[0] / "ckpt").glob(f"*step={RESUME_STEPS}.ckpt")))
     assert_same_training_state(load(last), expected)
@@ -231,22 +206,14 @@ def test_preemption_with_last_only_checkpointing_keeps_one_last_and_resumes_exac
         main(tiny_fit_args(root, 8, "--trainer.deterministic", "true", *extra))
 
     run(tmp_path / "ref")
-    defaults = baryir.cli.resilience_defaults
-
-    def with_signal() -> dict[str, list]:
-        found = defaults()
-        found["callbacks"].append(SendSignal(signal.SIGUSR1, at=5))  # epoch 1 is steps 4-7
-        return found
-
-    monkeypatch.setattr(baryir.cli, "resilience_defaults", with_signal)
+    add_callbacks(monkeypatch, SendSignal(signal.SIGUSR1, at=5))  # epoch 1 is steps 4-7
     run(tmp_path / "cut")
     assert [path.name for path in (tmp_path / "cut" / "ckpt").iterdir()] == ["last.ckpt"]
     assert load(tmp_path / "cut" / "ckpt" / "last.ckpt")["global_step"] == 6
-    monkeypatch.setattr(baryir.cli, "resilience_defaults", defaults)
+    add_callbacks(monkeypatch)
     run(tmp_path / "cut", "--ckpt_path", "last")
     assert [path.name for path in (tmp_path / "cut" / "ckpt").iterdir()] == ["last.ckpt"]
     resumed = load(tmp_path / "cut" / "ckpt" / "last.ckpt")
     expected = load(tmp_path / "ref" / "ckpt" / "last.ckpt")
     assert resumed["global_step"] == expected["global_step"] == 8
-    for key, value in expected["state_dict"].items():
-        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-6, atol=1e-7)
+    assert_same_weights(resumed, expected)

@@ -408,7 +408,7 @@ class RestorationDataModule(LightningDataModule):
         if self.train_dataset is None:
             self.setup("fit")
         assert self.train_dataset is not None
-        batch_size = self._apply_patch_stage()
+        batch_size = self._apply_patch_stage(self.train_dataset)
         workers = {
             "num_workers": self.num_workers,
             "persistent_workers": self.persistent_workers and self.num_workers > 0,
@@ -436,7 +436,7 @@ class RestorationDataModule(LightningDataModule):
             self._resume_at = None
         return DataLoader(self.train_dataset, batch_sampler=sampler, **workers)
 
-    def _apply_patch_stage(self) -> int:
+    def _apply_patch_stage(self, dataset: MixedDataset) -> int:
         """Set the training crops of the stage this epoch starts in; returns its batch size.
 
         The epoch's first batch is counted from the fit loop (a resumed run subtracts the
@@ -460,8 +460,7 @@ class RestorationDataModule(LightningDataModule):
         patch_size, batch_size = stage_at(
             self.patch_stages, batches_done, self.patch_size, self.batch_size
         )
-        assert self.train_dataset is not None
-        for source in self.train_dataset.datasets:
+        for source in dataset.datasets:
             source.set_patch_size(patch_size)
         log.info("batches from %d: patch %d, batch %d", batches_done, patch_size, batch_size)
         return batch_size
