@@ -33,6 +33,7 @@ __all__ = [
     "ProtocolSSIM",
     "WorseThanInput",
     "crop_to_multiple",
+    "per_image_psnr",
     "prepare_pair",
     "psnr_ssim",
     "restoration_metrics",
@@ -190,6 +191,21 @@ def prepare_pair(pred: Tensor, target: Tensor, protocol: EvalProtocol) -> tuple[
     return _prepare(pred, protocol), _prepare(target, protocol)
 
 
+def per_image_psnr(pred: Tensor, target: Tensor, protocol: EvalProtocol | None = None) -> Tensor:
+    """The PSNR of each image of a batch ``(B, 3, H, W)`` under ``protocol``: ``(B,)`` in dB.
+
+    Example:
+        >>> x = torch.full((2, 3, 8, 8), 0.2)
+        >>> per_image_psnr(x + torch.tensor([0.0, 0.2]).view(2, 1, 1, 1), x)  # 20 log10(255 / 51)
+        tensor([    inf, 13.9794], dtype=torch.float64)
+    """
+    protocol = protocol or EvalProtocol()
+    pred, target = prepare_pair(pred, target, protocol)
+    return peak_signal_noise_ratio(
+        pred, target, data_range=protocol.data_range, reduction="none", dim=(1, 2, 3)
+    )
+
+
 class ProtocolPSNR(PeakSignalNoiseRatio):
     """Mean over images of the per-image PSNR, on ``[0, 1]`` inputs prepared by ``protocol``.
 
@@ -264,15 +280,11 @@ class WorseThanInput(Metric):
         self.add_state("worse", default=torch.tensor(0), dist_reduce_fx="sum")
         self.add_state("total", default=torch.tensor(0), dist_reduce_fx="sum")
 
-    def _psnr(self, image: Tensor, target: Tensor) -> Tensor:
-        pred, target = prepare_pair(image, target, self.protocol)
-        return peak_signal_noise_ratio(
-            pred, target, data_range=self.protocol.data_range, reduction="none", dim=(1, 2, 3)
-        )
-
     def update(self, restored: Tensor, degraded: Tensor, target: Tensor) -> None:
         """Count the images of a batch that the restoration made worse than their input."""
-        worse = self._psnr(restored, target) < self._psnr(degraded, target)
+        worse = per_image_psnr(restored, target, self.protocol) < per_image_psnr(
+            degraded, target, self.protocol
+        )
         self.worse += int(worse.sum())
         self.total += worse.numel()
 

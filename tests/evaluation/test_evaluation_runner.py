@@ -61,7 +61,15 @@ def test_evaluate_returns_rows_for_specs_and_datasets(tiny, data_root: Path) -> 
     rows = baryir.evaluate(model, ["CBSD68:noise:30", Pairs()], root=data_root)
     assert list(rows) == ["CBSD68 noise:30", "mine"]
     for row in rows.values():
-        assert set(row) == {"psnr", "ssim", "input_psnr", "input_ssim", "worse", "images"}
+        assert set(row) == {
+            "psnr",
+            "ssim",
+            "input_psnr",
+            "input_ssim",
+            "worse",
+            "psnr_min",
+            "images",
+        }
         assert 0.0 <= row["worse"] <= 1.0
         assert row["images"] == 2
         assert 0 < row["ssim"] <= 1 and row["psnr"] > 0

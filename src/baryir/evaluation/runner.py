@@ -109,8 +109,9 @@ def evaluate(
         on_image: called after each image (e.g. to keep examples for a picture).
 
     Returns:
-        ``{label: {"psnr", "ssim", "input_psnr", "input_ssim", "worse", "images"}}`` (dB, SSIM
-        in [0, 1], ``worse``: share of images whose PSNR fell below their input's).
+        ``{label: {"psnr", "ssim", "input_psnr", "input_ssim", "worse", "psnr_min", "images"}}``
+        (dB, SSIM in [0, 1], ``worse``: share of images whose PSNR fell below their input's,
+        ``psnr_min``: the lowest restored PSNR of the set's images).
 
     Example:
         >>> model = create_model("baryir-tiny")

@@ -2,7 +2,9 @@
 
 :class:`SetScorer` keeps, for one test set, the restored output's PSNR/SSIM, the degraded
 input's PSNR/SSIM and the share of images the model made worse (``metrics.WorseThanInput``),
-all under one :class:`~baryir.metrics.EvalProtocol`. ``RestorationTask`` (validation and test)
+and the lowest restored PSNR of its images (``psnr_min``: on a clean row, the photo the model
+changed most; a mean can hide one ruined photo), all under one
+:class:`~baryir.metrics.EvalProtocol`. ``RestorationTask`` (validation and test)
 and :func:`baryir.evaluation.runner.evaluate` both score through it, so a row means the same
 thing wherever it is printed.
 """
@@ -12,13 +14,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from torch import Tensor, nn
+from torchmetrics.aggregation import MinMetric
 
 from baryir.io.image import ImageReadError
-from baryir.metrics import EvalProtocol, WorseThanInput, crop_to_multiple, restoration_metrics
+from baryir.metrics import (
+    EvalProtocol,
+    WorseThanInput,
+    crop_to_multiple,
+    per_image_psnr,
+    restoration_metrics,
+)
 
 __all__ = ["ROW_KEYS", "SetScorer"]
 
-ROW_KEYS = ("psnr", "ssim", "input_psnr", "input_ssim", "worse")
+ROW_KEYS = ("psnr", "ssim", "input_psnr", "input_ssim", "worse", "psnr_min")
 """The keys of a scored row, in report order."""
 
 
@@ -46,6 +55,7 @@ class SetScorer(nn.Module):
         self.restored = restoration_metrics(self.protocol)
         self.degraded = restoration_metrics(self.protocol)
         self.worse = WorseThanInput(self.protocol)
+        self.lowest = MinMetric(nan_strategy="error")
 
     def crop(
         self, degraded: Tensor, target: Tensor, names: Sequence[str] = ()
@@ -72,9 +82,11 @@ class SetScorer(nn.Module):
         self.restored.update(restored, target)
         self.degraded.update(degraded, target)
         self.worse.update(restored, degraded, target)
+        self.lowest.update(per_image_psnr(restored, target, self.protocol))
 
     def compute(self) -> dict[str, float]:
-        """The set's row: ``psnr``, ``ssim``, ``input_psnr``, ``input_ssim``, ``worse``."""
+        """The set's row: ``psnr``, ``ssim``, ``input_psnr``, ``input_ssim``, ``worse``,
+        ``psnr_min``."""
         restored, degraded = self.restored.compute(), self.degraded.compute()
         return {
             "psnr": float(restored["psnr"]),
@@ -82,6 +94,7 @@ class SetScorer(nn.Module):
             "input_psnr": float(degraded["psnr"]),
             "input_ssim": float(degraded["ssim"]),
             "worse": float(self.worse.compute()),
+            "psnr_min": float(self.lowest.compute()),
         }
 
     def reset(self) -> None:
@@ -89,3 +102,4 @@ class SetScorer(nn.Module):
         self.restored.reset()
         self.degraded.reset()
         self.worse.reset()
+        self.lowest.reset()
