@@ -121,6 +121,15 @@ def test_suite_command_prints_parameter_labels_and_writes_outputs(
         "CBSD68 defocus:2",
     ]
     assert "| average |" in (out / "results.md").read_text()
+    # per_image.csv: two images per row, whose mean and minimum are the row's psnr and psnr_min
+    images = list(csv.DictReader((out / "per_image.csv").open()))
+    assert len(images) == 6
+    for row in rows:
+        psnrs = [float(i["psnr"]) for i in images if i["test_set"] == row["test_set"]]
+        inputs = [float(i["input_psnr"]) for i in images if i["test_set"] == row["test_set"]]
+        assert sum(psnrs) / 2 == pytest.approx(float(row["psnr"]), abs=1e-4)
+        assert min(psnrs) == pytest.approx(float(row["psnr_min"]), abs=1e-4)
+        assert sum(inputs) / 2 == pytest.approx(float(row["input_psnr"]), abs=1e-4)
     assert read_image(out / "real" / "photos" / "p.png").shape == (3, 36, 44)
     # tiled run gives the same table layout
     assert main(["suite", *argv, "--output", str(tmp_path / "t"), "--tile", "32"]) == 0

@@ -32,6 +32,16 @@ def test_standard_suite_marks_smoke_sets() -> None:
     assert any(label.startswith("Rain100L [smoke") for label in labels)
 
 
+def test_do_no_harm_suite_scores_clean_and_mild_inputs_of_three_sets() -> None:
+    suite = load_suite(SUITES / "do-no-harm.yaml")
+    assert [s.label for s in suite.sets] == [
+        f"{clean} {spec}"
+        for clean in ("CBSD68", "Kodak24", "McMaster")
+        for spec in ("clean", "noise:5", "jpeg:40")
+    ]
+    assert not suite.real
+
+
 def test_bare_sigma_is_labelled_as_noise_and_folder_specs_by_folder() -> None:
     suite = parse_suite(
         {"clean_sets": ["Kodak24"], "degradations": [25], "sets": ["jpeg:20@/x/photos"]}

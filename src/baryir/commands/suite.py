@@ -2,7 +2,8 @@
 
 Scores every row of the suite (see :mod:`baryir.evaluation.suites`) with
 :func:`baryir.evaluation.runner.evaluate`, prints one table (PSNR, SSIM, input PSNR, input SSIM,
-average row), writes ``results.csv`` and ``results.md`` into ``--output`` (default: beside the
+``worse``, ``psnr_min``, average row), writes ``results.csv``, ``results.md`` and
+``per_image.csv`` (each image's input and restored PSNR) into ``--output`` (default: beside the
 checkpoint, ``<ckpt stem>-suite-<name>/``) and restores the suite's real photos (no ground
 truth, not scored) into ``--output/real/<folder>/<stem>.png``.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
@@ -87,9 +89,15 @@ def run(
         no_real: skip the real photos.
         device: where the network runs.
     """
-    from baryir.evaluation.report import describe_protocol, format_table, write_tables
+    from baryir.evaluation.report import (
+        describe_protocol,
+        format_table,
+        write_image_scores,
+        write_tables,
+    )
     from baryir.evaluation.runner import evaluate
     from baryir.evaluation.suites import load_suite
+    from baryir.metrics import per_image_psnr
     from baryir.models import load_model
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -98,14 +106,34 @@ def run(
     real = [] if no_real else suite.real_folders(root)
     network = load_model(ckpt, model).to(device)
     out_dir = output or default_output(ckpt, suite.name)
+    scores: list[tuple[str, str, float, float]] = []
+
+    def score(label: str, item: dict[str, Any], restored: torch.Tensor) -> None:
+        target = item["target"].to(restored.device)
+        degraded = item["input"].to(restored.device)
+        scores.append(
+            (
+                label,
+                str(item.get("name", len(scores))),
+                float(per_image_psnr(degraded, target, suite.protocol)[0]),
+                float(per_image_psnr(restored, target, suite.protocol)[0]),
+            )
+        )
+
     results = evaluate(
-        network, datasets, protocol=suite.protocol, tile=tile, tile_overlap=tile_overlap
+        network,
+        datasets,
+        protocol=suite.protocol,
+        tile=tile,
+        tile_overlap=tile_overlap,
+        on_image=score,
     )
     if results:
         table = format_table(results)
         print(f"\nSuite {suite.name} ({describe_protocol(suite.protocol)}):\n{table}\n", flush=True)
         csv_path, md_path = write_tables(results, out_dir)
-        print(f"wrote {csv_path}, {md_path}")
+        per_image = write_image_scores(scores, out_dir)
+        print(f"wrote {csv_path}, {md_path}, {per_image}")
     if real:
         real_dir = out_dir / "real"
         count = restore_real(network, real, real_dir, max_images, tile, tile_overlap, device)

@@ -59,6 +59,22 @@ def write_tables(
     return csv_path, md_path
 
 
+def write_image_scores(scores: Sequence[tuple[str, str, float, float]], out_dir: Path) -> Path:
+    """Write ``per_image.csv`` (``test_set, image, input_psnr, psnr``) into ``out_dir``.
+
+    ``scores`` holds one ``(test set, image name, input PSNR, restored PSNR)`` per image, e.g.
+    to count the clean photos a model brought below 30 dB.
+    """
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["test_set", "image", "input_psnr", "psnr"])
+    for label, name, input_psnr, psnr in scores:
+        writer.writerow([label, name, f"{input_psnr:.6f}", f"{psnr:.6f}"])
+    path = out_dir / "per_image.csv"
+    atomic_write_text(path, buffer.getvalue())
+    return path
+
+
 def save_comparison_grid(
     examples: Sequence[tuple[str, Tensor, Tensor, Tensor, float, float]], path: Path
 ) -> Path:

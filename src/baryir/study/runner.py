@@ -42,7 +42,7 @@ from baryir.data.datasets.subset import split_folder_override, subset_label
 from baryir.data.datasets.testsets import build_test_set
 from baryir.evaluation.runner import default_data_root, evaluate
 from baryir.io.atomic import atomic_write_text
-from baryir.metrics import EvalProtocol
+from baryir.metrics import EvalProtocol, per_image_psnr
 from baryir.study.budget import CurvePoint, curve_callback, curve_checkpoints, curve_points
 from baryir.study.config import ARMS, StudyConfig
 from baryir.study.mechanism import (
@@ -52,7 +52,7 @@ from baryir.study.mechanism import (
     summarize_mechanism,
 )
 from baryir.study.report import RunTiming, StudyMeta, write_report
-from baryir.study.stats import ImageScore, image_psnr, summarize
+from baryir.study.stats import ImageScore, summarize
 
 __all__ = ["FitCommand", "StudyRunCallback", "run_study"]
 
@@ -321,8 +321,8 @@ def evaluate_run(
                 label,
                 group_of[label],
                 str(item["name"]),
-                image_psnr(restored, target, protocol),
-                image_psnr(item["input"].to(restored.device), target, protocol),
+                float(per_image_psnr(restored, target, protocol)[0]),
+                float(per_image_psnr(item["input"].to(restored.device), target, protocol)[0]),
             )
         )
 

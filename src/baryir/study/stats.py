@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -30,7 +29,6 @@ __all__ = [
     "ArmRow",
     "DifferenceRow",
     "ImageScore",
-    "image_psnr",
     "paired_difference_ci",
     "summarize",
     "verdict",
@@ -82,20 +80,6 @@ def paired_difference_ci(
     alpha = (1 - level) / 2
     low, high = torch.quantile(draws, torch.tensor([alpha, 1 - alpha], dtype=torch.float64))
     return mean, float(low), float(high)
-
-
-def image_psnr(pred: Tensor, target: Tensor, protocol: Any = None) -> float:
-    """PSNR (dB) of one image ``(3, H, W)`` under ``protocol`` (default: the paper's)."""
-    from torchmetrics.functional.image import peak_signal_noise_ratio
-
-    from baryir.metrics import EvalProtocol, prepare_pair
-
-    protocol = protocol or EvalProtocol()
-    pred, target = prepare_pair(pred, target, protocol)
-    psnr = peak_signal_noise_ratio(
-        pred, target, data_range=protocol.data_range, reduction="none", dim=(1, 2, 3)
-    )
-    return float(psnr[0])
 
 
 def verdict(low: float, high: float) -> str:
