@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
@@ -95,9 +94,8 @@ def run(
         write_image_scores,
         write_tables,
     )
-    from baryir.evaluation.runner import evaluate
+    from baryir.evaluation.runner import ImageScores, evaluate
     from baryir.evaluation.suites import load_suite
-    from baryir.metrics import per_image_psnr
     from baryir.models import load_model
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -106,33 +104,20 @@ def run(
     real = [] if no_real else suite.real_folders(root)
     network = load_model(ckpt, model).to(device)
     out_dir = output or default_output(ckpt, suite.name)
-    scores: list[tuple[str, str, float, float]] = []
-
-    def score(label: str, item: dict[str, Any], restored: torch.Tensor) -> None:
-        target = item["target"].to(restored.device)
-        degraded = item["input"].to(restored.device)
-        scores.append(
-            (
-                label,
-                str(item.get("name", len(scores))),
-                float(per_image_psnr(degraded, target, suite.protocol)[0]),
-                float(per_image_psnr(restored, target, suite.protocol)[0]),
-            )
-        )
-
+    scores = ImageScores(suite.protocol)
     results = evaluate(
         network,
         datasets,
         protocol=suite.protocol,
         tile=tile,
         tile_overlap=tile_overlap,
-        on_image=score,
+        on_image=scores,
     )
     if results:
         table = format_table(results)
         print(f"\nSuite {suite.name} ({describe_protocol(suite.protocol)}):\n{table}\n", flush=True)
         csv_path, md_path = write_tables(results, out_dir)
-        per_image = write_image_scores(scores, out_dir)
+        per_image = write_image_scores(scores.rows, out_dir)
         print(f"wrote {csv_path}, {md_path}, {per_image}")
     if real:
         real_dir = out_dir / "real"

@@ -21,15 +21,53 @@ from torch.utils.data import Dataset
 
 from baryir.evaluation.scorer import SetScorer
 from baryir.inference import restore
-from baryir.metrics import EvalProtocol
+from baryir.metrics import EvalProtocol, per_image_psnr
 from baryir.models import load_model
 
-__all__ = ["ImageCallback", "default_data_root", "evaluate", "load_network", "resolve_datasets"]
+__all__ = [
+    "ImageCallback",
+    "ImageScores",
+    "default_data_root",
+    "evaluate",
+    "load_network",
+    "resolve_datasets",
+]
 
 log = logging.getLogger(__name__)
 
 ImageCallback = Callable[[str, dict[str, Any], Tensor], None]
 """``(set label, item with cropped "input"/"target" (3, H, W), restored (3, H, W))``."""
+
+
+class ImageScores:
+    """An ``on_image`` hook for :func:`evaluate` that keeps each image's PSNR before and after.
+
+    ``rows`` holds one ``(set label, image name, input PSNR, restored PSNR)`` per image, in
+    dB under ``protocol`` (pass the one :func:`evaluate` scores with).
+
+    Example:
+        >>> scores = ImageScores()
+        >>> clean = torch.full((3, 8, 8), 0.2)
+        >>> scores("set", {"name": "a", "input": clean + 0.2, "target": clean}, clean)
+        >>> scores.rows[0][:2], round(scores.rows[0][2], 2), scores.rows[0][3]
+        (('set', 'a'), 13.98, inf)
+    """
+
+    def __init__(self, protocol: EvalProtocol | None = None) -> None:
+        self.protocol = protocol or EvalProtocol()
+        self.rows: list[tuple[str, str, float, float]] = []
+
+    def __call__(self, label: str, item: dict[str, Any], restored: Tensor) -> None:
+        target = item["target"].to(restored.device)
+        degraded = item["input"].to(restored.device)
+        self.rows.append(
+            (
+                label,
+                str(item.get("name", len(self.rows))),
+                float(per_image_psnr(degraded, target, self.protocol)[0]),
+                float(per_image_psnr(restored, target, self.protocol)[0]),
+            )
+        )
 
 
 def default_data_root() -> Path | None:

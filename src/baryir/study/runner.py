@@ -40,9 +40,9 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 
 from baryir.data.datasets.subset import split_folder_override, subset_label
 from baryir.data.datasets.testsets import build_test_set
-from baryir.evaluation.runner import default_data_root, evaluate
+from baryir.evaluation.runner import ImageScores, default_data_root, evaluate
 from baryir.io.atomic import atomic_write_text
-from baryir.metrics import EvalProtocol, per_image_psnr
+from baryir.metrics import EvalProtocol
 from baryir.study.budget import CurvePoint, curve_callback, curve_checkpoints, curve_points
 from baryir.study.config import ARMS, StudyConfig
 from baryir.study.mechanism import (
@@ -310,31 +310,20 @@ def evaluate_run(
     protocol = EvalProtocol()
     device = eval_device(config)
     group_of = {dataset.label: group for group, dataset in datasets}
-    scores: list[ImageScore] = []
-
-    def keep(label: str, item: dict[str, Any], restored: torch.Tensor) -> None:
-        target = item["target"].to(restored.device)
-        scores.append(
-            ImageScore(
-                arm,
-                seed,
-                label,
-                group_of[label],
-                str(item["name"]),
-                float(per_image_psnr(restored, target, protocol)[0]),
-                float(per_image_psnr(item["input"].to(restored.device), target, protocol)[0]),
-            )
-        )
-
+    recorded = ImageScores(protocol)
     start = time.perf_counter()
     rows = evaluate(
         checkpoint,
         [dataset for _, dataset in datasets],
         protocol=protocol,
         device=device,
-        on_image=keep,
+        on_image=recorded,
     )
     elapsed = time.perf_counter() - start
+    scores = [
+        ImageScore(arm, seed, label, group_of[label], name, psnr, input_psnr)
+        for label, name, input_psnr, psnr in recorded.rows
+    ]
     ssim = {(arm, seed, row): values["ssim"] for row, values in rows.items()}
     if cache is not None:
         saved = {
