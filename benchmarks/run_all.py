@@ -7,7 +7,8 @@ full ``baryir``'s bf16 and 512 inference rows were added):
   after, in one run) plus the per-optimisation ablation at 128; training steps of the tiny
   presets (batch 3, patch 64, every WB solver for BaryIR) and of the full ``baryir`` at batch 1,
   patch 64; inference of the tiny presets at 256/512/1024, untiled and tiled, and of the full
-  ``baryir`` at 256 and 512 in fp32 and bf16 side by side; the Sinkhorn term; the data loader.
+  ``baryir`` at 256 and 512 in fp32 and bf16 side by side; the Sinkhorn term; the data loader; opening a release-format file (337 MB) with ``baryir
+  convert`` and ``restore``.
 - ``--quick``: smaller sizes, for a check that everything runs (about 3 minutes).
 - ``--paper``: adds the full ``baryir`` at 512 untiled and tiled through ``restore`` and the
   training step at the paper's configuration (full ``baryir``, batch 3, patch 128, every
@@ -52,6 +53,7 @@ def plan(quick: bool, paper: bool) -> list[list[str]]:
             ["bench_inference.py", "--full-sizes", "256", "512"],
             ["bench_sinkhorn.py", "--online-max-s", "1.0"],
             ["bench_data.py"],
+            ["bench_released_weights.py"],
         ]
     if paper:
         runs.append(["bench_inference.py", "--models", "baryir", "--sizes", "512", "--full-sizes"])

@@ -12,7 +12,9 @@ def run(
     """Convert the authors' released weights to a .safetensors file plus its JSON config.
 
     Args:
-        source: released checkpoint (.pth/.pt; raw or wrapped state dict).
+        source: released checkpoint (.pth/.pt): the release's whole pickled modules
+            ({"BaryIR": net, "Pots": potentials}, read without running their code) or a raw
+            or wrapped state dict.
         output: output .safetensors (a .json with the config is written beside it).
         arch: network of the checkpoint (default: recognised from its keys).
     """

@@ -21,6 +21,7 @@ from baryir.io.image import (
     read_image_info,
     write_image,
 )
+from baryir.io.module_pickle import read_module_checkpoint
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -39,6 +40,7 @@ __all__ = [
     "network_state_from_lightning",
     "read_image",
     "read_image_info",
+    "read_module_checkpoint",
     "unwrap_state_dict",
     "write_image",
 ]

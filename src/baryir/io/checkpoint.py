@@ -31,6 +31,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from baryir.io.atomic import atomic_path, atomic_write_text
+from baryir.io.module_pickle import read_module_checkpoint
 
 __all__ = [
     "CheckpointError",
@@ -191,6 +192,36 @@ def _safetensors_config(path: Path) -> dict[str, Any] | None:
     return {"model": metadata["model"], "config": config}
 
 
+def _load_weights_checkpoint(path: Path) -> dict[str, Any]:
+    """:func:`load_checkpoint`, or the modules of a whole-module file as ``{"state_dict": ...}``.
+
+    A file refused by ``weights_only=True`` is read again by
+    :func:`~baryir.io.module_pickle.read_module_checkpoint`; when it holds no module (or is not
+    in torch's zip format) the refusal stands, and when it asks for code to be called the
+    refusal names that code.
+    """
+    try:
+        return load_checkpoint(path)
+    except UnsafeCheckpointError as refusal:
+        try:
+            modules = read_module_checkpoint(path)
+        except pickle.UnpicklingError as error:
+            raise UnsafeCheckpointError(
+                f"refusing to load {path}: it needs code to unpickle ({error}); load only files "
+                "you trust; nothing in it was run"
+            ) from None
+        except ValueError:
+            raise refusal from None
+        except (RuntimeError, EOFError, OSError) as error:
+            raise CheckpointError(f"cannot read checkpoint {path}: {error}") from None
+        if modules is None:
+            raise refusal from None
+        try:
+            return {"state_dict": modules.merged(str(path))}
+        except ValueError as error:
+            raise CheckpointError(str(error)) from None
+
+
 def load_weights(path: str | Path) -> tuple[dict[str, Tensor], dict[str, Any] | None]:
     """Load a state dict and, where the file carries one, its model config.
 
@@ -215,7 +246,7 @@ def load_weights(path: str | Path) -> tuple[dict[str, Tensor], dict[str, Any] | 
             raise CheckpointError(f"cannot read safetensors file {path}: {error}") from None
         return state_dict, config
     if suffix in _TORCH_SUFFIXES:
-        checkpoint = load_checkpoint(path)
+        checkpoint = _load_weights_checkpoint(path)
         if _is_lightning(checkpoint):
             return network_state_from_lightning(checkpoint), _hparams_config(checkpoint)
         return unwrap_state_dict(checkpoint, str(path)), _hparams_config(checkpoint)

@@ -139,10 +139,10 @@ def convert_official_state_dict(
     is_potentials = arch == "potentials"
     rules = POTENTIAL_RULES if is_potentials else NETWORK_RULES
     converted: dict[str, Tensor] = {}
-    unmapped = []
+    unmapped, other_part = [], []
     for name, tensor in state_dict.items():
         if name.startswith("potentials.") != is_potentials:
-            logger.info("convert_official_state_dict: %s is not part of %s, left out", name, arch)
+            other_part.append(name)
             continue
         if UNUSED.match(name):
             continue
@@ -151,6 +151,13 @@ def convert_official_state_dict(
             unmapped.append(name)
         else:
             converted[new_name] = tensor
+    if other_part:
+        logger.info(
+            "convert_official_state_dict: %d tensors are not part of %s (%s ...), left out",
+            len(other_part),
+            arch,
+            other_part[0],
+        )
     if unmapped:
         raise ValueError(
             f"convert_official_state_dict({arch}): {len(unmapped)} released keys match no rule: "

@@ -2,8 +2,9 @@
 
 - :func:`create_model` builds a preset by name (``weights=`` loads a file into it);
 - :func:`load_model` builds whatever network a weights file holds: a Lightning ``.ckpt`` of
-  ``baryir fit``, an exported ``.safetensors`` or the authors' released ``.pth`` (always read
-  with ``weights_only=True`` by :func:`baryir.io.checkpoint.load_weights`, renamed by
+  ``baryir fit``, an exported ``.safetensors`` or the authors' released ``.pth``/``.pt`` (read
+  by :func:`baryir.io.checkpoint.load_weights`: ``weights_only=True``, or, for the release's
+  whole pickled modules, their tensors without running their code; renamed by
   :mod:`baryir.models.official` when released), with a strict load and one error naming the file;
 - :func:`export_model` writes a network as ``.safetensors`` plus its JSON config.
 """
