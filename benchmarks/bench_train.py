@@ -8,11 +8,17 @@ in the same process.
 
     python benchmarks/bench_train.py                       # the CPU set used by `make bench`
     python benchmarks/bench_train.py --models baryir --batch 3 --patch 128 --repeats 2
+    python benchmarks/bench_train.py --grad-share --models baryir-tiny --batch 6 --patch 48
+
+``--grad-share`` instead times each solver with the gradient shares measured at every step and
+never, side by side, and prints the measurement's cost and its cost per step at the default
+interval (``RestorationTask.grad_share_every``).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
 import statistics
 import sys
@@ -92,12 +98,18 @@ class StepTimer(Callback):
 
 
 def make_task(
-    model: str, solver: str, patch: int, model_args: dict[str, Any] | None = None
+    model: str,
+    solver: str,
+    patch: int,
+    model_args: dict[str, Any] | None = None,
+    grad_share_every: int = 0,
 ) -> RestorationTask:
-    """The task with the paper's defaults; ``potentials`` uses the released pooling."""
+    """The task with the paper's defaults; ``potentials`` uses the released pooling; gradient
+    shares measured every ``grad_share_every`` steps (0: never)."""
     return RestorationTask(
         model=model,
         model_args=model_args,
+        grad_share_every=grad_share_every,
         wb_solver=solver,  # type: ignore[arg-type]
         num_sources=3,
         potentials_pooling="released" if patch % 8 == 0 and patch >= 16 else "adaptive",
@@ -174,6 +186,34 @@ def bench_model(
     return rows
 
 
+def bench_grad_share(
+    model: str, solvers: tuple[str, ...], batch: int, patch: int, warmup: int, repeats: int
+) -> None:
+    """Step time with the gradient shares measured at every step and never, per solver."""
+    default = inspect.signature(RestorationTask).parameters["grad_share_every"].default
+    for solver in solvers:
+        times = {}
+        for every in (0, 1):
+            seed_everything(0, verbose=False)
+            task = make_task(model, solver, patch, grad_share_every=every)
+            times[every] = statistics.median(
+                run_steps(task, batch, patch, warmup + repeats).times[warmup:]
+            )
+        measure = times[1] - times[0]
+        emit(
+            "grad_share_cost",
+            model=model,
+            solver=solver,
+            batch=batch,
+            patch=patch,
+            step_s=round(times[0], 4),
+            step_measured_s=round(times[1], 4),
+            measurement_s=round(measure, 4),
+            default_every=default,
+            overhead_at_default=round(measure / default / times[0], 4),
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -188,10 +228,16 @@ def main(argv: list[str] | None = None) -> None:
         "--full", action="store_true", help="also full `baryir` at batch 1 patch 64 (all solvers)"
     )
     parser.add_argument("--threads", default="auto", help="torch threads (auto: see common.py)")
+    parser.add_argument("--grad-share", action="store_true", help="time the gradient shares")
     args = parser.parse_args(argv)
     set_threads(args.threads)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    if args.grad_share:
+        for model in args.models:
+            solvers = tuple(args.solvers) if model.startswith("baryir") else ("none",)
+            bench_grad_share(model, solvers, args.batch, args.patch, args.warmup, args.repeats)
+        return
     for model in args.models:
         solvers = tuple(args.solvers) if model.startswith("baryir") else ("none",)
         bench_model(model, solvers, args.batch, args.patch, args.warmup, args.repeats)

@@ -106,7 +106,8 @@ def test_summary_refuses_unpaired_images() -> None:
 
 
 def test_shipped_study_configs_load(tmp_path: Path) -> None:
-    for name in ("generalization-cpu", "generalization-gpu", "smoke"):
+    studies = ("generalization-cpu", "generalization-gpu", "dose-response-cpu", "dose-response-gpu")
+    for name in (*studies, "smoke"):
         config = load_study_config(REPO / "configs" / "study" / f"{name}.yaml")
         assert config.reference == "none" and len(config.seeds) >= 2
         assert {"none", "sinkhorn", "potentials"} <= set(config.arms)
@@ -116,3 +117,17 @@ def test_shipped_study_configs_load(tmp_path: Path) -> None:
         load_study_config(bad)
     with pytest.raises(ValueError, match="unknown arms"):
         load_study_config(REPO / "configs/study/smoke.yaml").with_overrides(arms=("none", "x"))
+
+
+def test_dose_arms_merge_into_the_shared_objective() -> None:
+    from baryir.study.runner import fit_config
+
+    config = load_study_config(REPO / "configs" / "study" / "dose-response-cpu.yaml")
+    fit = fit_config(config, "sinkhorn-share-10", 0, Path("run"), {})
+    model = fit["model"]
+    assert model["objective"] == {"sinkhorn_points": "pooled", "sinkhorn_normalize": True}
+    assert model["alignment_share"] == 0.1 and model["wb_solver"] == "sinkhorn"
+    assert model["grad_share_every"] == 50
+    plain = fit_config(config, "sinkhorn", 0, Path("run"), {})["model"]
+    assert plain["objective"] == {"sinkhorn_points": "pooled"} and "alignment_share" not in plain
+    assert config.fit["model"]["objective"] == {"sinkhorn_points": "pooled"}  # not mutated

@@ -14,15 +14,24 @@ from .pixel import pixel_loss
 from .potentials import Potentials, congruence_penalty, potential_network_term, potentials_step_loss
 from .sinkhorn import SinkhornAlignment
 
-__all__ = ["BaryIRObjective", "ObjectiveConfig", "WBSolver"]
+__all__ = ["BaryIRObjective", "ObjectiveConfig", "WBSolver", "sum_terms"]
 
 WBSolver = Literal["sinkhorn", "potentials", "none"]
 """Barycenter solver: the paper's dual ``potentials``, GeomLoss ``sinkhorn`` or ``none``."""
 
 
+def sum_terms(weighted: dict[str, Tensor]) -> Tensor:
+    """The total loss: the weighted terms added in their order (pixel first)."""
+    parts = iter(weighted.values())
+    total = next(parts)
+    for part in parts:
+        total = total + part
+    return total
+
+
 @dataclass(frozen=True)
 class ObjectiveConfig:
-    """The hyper-parameters of the BaryIR objective, with the paper's values as defaults.
+    r"""The hyper-parameters of the BaryIR objective, with the paper's values as defaults.
 
     The one place they are defined: :class:`BaryIRObjective` reads them, and
     :class:`~baryir.tasks.RestorationTask` takes them as one group (``model.objective`` in YAML).
@@ -195,11 +204,43 @@ class BaryIRObjective(nn.Module):
         Returns:
             ``(total, terms)``: scalar total loss and a dict of detached scalars.
         """
+        weighted, terms = self.weighted_terms(
+            restored,
+            target,
+            source_latent,
+            barycenter,
+            residual,
+            degradation,
+            source,
+            source_weights,
+            potentials,
+        )
+        return sum_terms(weighted), terms
+
+    def weighted_terms(
+        self,
+        restored: Tensor,
+        target: Tensor,
+        source_latent: Tensor | None = None,
+        barycenter: Tensor | None = None,
+        residual: Tensor | None = None,
+        degradation: Tensor | None = None,
+        source: Tensor | None = None,
+        source_weights: Tensor | None = None,
+        potentials: Potentials | None = None,
+    ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+        """Each term times its weight (with its graph) and the detached, unweighted values.
+
+        The arguments are :meth:`forward`'s; the total is the sum of the first dict (what
+        :meth:`forward` returns), so one term's gradient can be taken on its own (the gradient
+        shares of :class:`~baryir.tasks.balance.GradientShares`). Both dicts have the same keys.
+        """
         pixel = pixel_loss(restored, target, self.config.pixel_loss)
+        config = self.config
         terms = {"pixel": pixel.detach()}
-        total = self.config.pixel_weight * pixel
+        weighted = {"pixel": config.pixel_weight * pixel}
         if barycenter is None:
-            return total, terms
+            return weighted, terms
         if source_latent is None or degradation is None or source is None or source_weights is None:
             raise ValueError(
                 "BaryIRObjective: with a barycenter, source_latent, degradation, source and "
@@ -211,32 +252,36 @@ class BaryIRObjective(nn.Module):
 
         orthogonality = (weights * orthogonality_loss(barycenter, residual)).mean()
         contrast = (
-            weights * residual_contrast_loss(residual, degradation, self.config.temperature)
+            weights * residual_contrast_loss(residual, degradation, config.temperature)
         ).mean()
         terms["orthogonality"] = orthogonality.detach()
         terms["contrast"] = contrast.detach()
-        config = self.config
-        total = (
-            total + config.orthogonality_weight * orthogonality + config.contrast_weight * contrast
-        )
+        weighted["orthogonality"] = config.orthogonality_weight * orthogonality
+        weighted["contrast"] = config.contrast_weight * contrast
         if self.wb_solver == "none":
-            return total, terms
+            return weighted, terms
 
-        cost = transport_cost(source_latent, barycenter, squared=self.config.squared_cost)
+        cost = transport_cost(source_latent, barycenter, squared=config.squared_cost)
         transport = (weights * cost).mean()
         terms["transport"] = transport.detach()
-        total = total + self.config.transport_weight * transport
+        weighted["transport"] = config.transport_weight * transport
         if self.wb_solver == "potentials":
             if potentials is None:
                 raise ValueError("BaryIRObjective: wb_solver='potentials' needs potentials")
             potential = potential_network_term(potentials, barycenter, source, source_weights)
             terms["potential"] = potential.detach()
-            total = total + self.config.potential_weight * potential
+            weighted["potential"] = config.potential_weight * potential
         else:
             alignment = self.alignment(barycenter, source, source_weights).loss
             terms["sinkhorn"] = alignment.detach()
-            total = total + self.config.sinkhorn_weight * alignment
-        return total, terms
+            weighted["sinkhorn"] = config.sinkhorn_weight * alignment
+        return weighted, terms
+
+    @property
+    def alignment_term(self) -> str | None:
+        """The name of the term that aligns the sources' ``b``: ``sinkhorn``, ``potential`` or
+        ``None`` (``wb_solver="none"``)."""
+        return {"sinkhorn": "sinkhorn", "potentials": "potential"}.get(self.wb_solver)
 
     def potentials_loss(
         self, potentials: Potentials, barycenter: Tensor, source: Tensor, source_weights: Tensor

@@ -22,10 +22,23 @@ ARMS: dict[str, dict[str, Any]] = {
     "potentials": {"wb_solver": "potentials"},
     "restormer-tiny": {"model": "restormer-tiny", "wb_solver": "none"},
     "baryir-promptir-tiny": {"model": "baryir-promptir-tiny", "wb_solver": "sinkhorn"},
+    **{
+        f"sinkhorn-share-{percent}": {
+            "wb_solver": "sinkhorn",
+            "objective": {"sinkhorn_normalize": True},
+            "alignment_share": percent / 100,
+        }
+        for percent in (1, 10, 30)
+    },
 }
-"""Model-section overrides of each arm (everything else is the study's shared fit config): the
-WB solver ``none``, ``sinkhorn``, ``potentials``, the plain ``restormer-tiny`` and the
-PromptIR-backbone ``baryir-promptir-tiny`` with the Sinkhorn solver."""
+"""Model-section overrides of each arm (everything else is the study's shared fit config, into
+which they are merged key by key): the WB solver ``none``, ``sinkhorn``, ``potentials`` (at the
+fit config's weights), the plain ``restormer-tiny``, the PromptIR-backbone
+``baryir-promptir-tiny`` with the Sinkhorn solver, and the alignment doses
+``sinkhorn-share-{1,10,30}``: the Sinkhorn alignment held at 1 %, 10 % or 30 % of the network's
+gradient (``alignment_share``) on L2-normalised points (``sinkhorn_normalize``), so that the
+divergence is a function of the directions of ``b`` alone and cannot be lowered by shrinking
+``b``."""
 
 
 @dataclass(frozen=True)

@@ -130,6 +130,15 @@ def train_folders(config: StudyConfig, root: Path) -> dict[str, str]:
     return resolved
 
 
+def merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` applied key by key, mappings merged recursively."""
+    out = dict(base)
+    for key, value in overrides.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = merged(out[key], value) if both else copy.deepcopy(value)
+    return out
+
+
 def fit_config(
     config: StudyConfig,
     arm: str,
@@ -166,7 +175,7 @@ def fit_config(
     ]
     if curve_every is not None:
         trainer["callbacks"].append(curve_callback(run_dir, curve_every))
-    fit.setdefault("model", {}).update(ARMS[arm])
+    fit["model"] = merged(fit.get("model", {}), ARMS[arm])
     data = fit.setdefault("data", {})
     data["seed"] = seed
     data["folders"] = {**data.get("folders", {}), **folders}

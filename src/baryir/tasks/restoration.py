@@ -12,10 +12,13 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from baryir.evaluation.embedding import cloud_divergence
 from baryir.evaluation.scorer import SetScorer
 from baryir.losses import BaryIRObjective, ObjectiveConfig, WBSolver
+from baryir.losses.objective import sum_terms
 from baryir.metrics import EvalProtocol
 from baryir.models import DualPotentials, create_model
+from baryir.tasks.balance import ShareBalancer, gradient_shares
 from baryir.tasks.guard import NonFiniteGuard, gradient_norms
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,16 @@ class RestorationTask(LightningModule):
         warmup_steps: linear warm-up of the ``cosine`` schedule: lr x (k + 1) / warmup_steps at
             update k < warmup_steps.
         min_lr_ratio: final learning rate of the ``cosine`` schedule, as a fraction of lr.
+        grad_share_every: every this many network updates (and at the first), measure each
+            loss term's share of the network's gradient (:func:`~baryir.tasks.balance.
+            gradient_shares`: one extra backward per term on that step), logged as
+            ``train/grad_share/<term>`` (the latest measurement at every logged step); 0: never.
+        alignment_share: keep the alignment term's (``sinkhorn`` or ``potential``) share of the
+            network's gradient near this value (:class:`~baryir.tasks.balance.ShareBalancer`,
+            re-solved at every measurement; logged as ``train/alignment_multiplier``). None
+            (default): the plain weights of ``objective``.
+        alignment_share_smoothing: weight of each new solution in the balancer's log-space
+            moving average (1: use each measurement's solution as it is).
         optimizer: network optimiser (default: RMSprop, lr 1e-4, the paper's).
         lr_scheduler: network scheduler of the ``step`` schedule, stepped every epoch (default:
             StepLR x0.1 every 30 epochs).
@@ -89,6 +102,9 @@ class RestorationTask(LightningModule):
         lr_schedule: Literal["step", "cosine"] = "step",
         warmup_steps: int = 0,
         min_lr_ratio: float = 0.0,
+        grad_share_every: int = 100,
+        alignment_share: float | None = None,
+        alignment_share_smoothing: float = 0.5,
         optimizer: OptimizerCallable | None = None,
         lr_scheduler: LRSchedulerCallable | None = None,
         potentials_optimizer: OptimizerCallable | None = None,
@@ -149,6 +165,20 @@ class RestorationTask(LightningModule):
                 pooling=potentials_pooling,
             )
         self.register_buffer("source_weights", torch.full((num_sources,), 1.0 / num_sources))
+        if grad_share_every < 0:
+            raise ValueError(f"grad_share_every must be >= 0, got {grad_share_every}")
+        self.balancer: ShareBalancer | None = None
+        if alignment_share is not None:
+            term = self.objective.alignment_term
+            if term is None or not grad_share_every:
+                raise ValueError(
+                    f"alignment_share={alignment_share} needs an alignment term (wb_solver "
+                    f"'sinkhorn' or 'potentials', got {self.wb_solver!r}) and grad_share_every "
+                    f"> 0 (got {grad_share_every})"
+                )
+            self.balancer = ShareBalancer(term, alignment_share, alignment_share_smoothing)
+        self.grad_shares: dict[str, Tensor] = {}
+        self.eval_barycenters: dict[str, list[Tensor]] = {}
         self.optimizer_factory = optimizer
         self.scheduler_factory = lr_scheduler
         self.potentials_optimizer_factory = potentials_optimizer
@@ -254,7 +284,7 @@ class RestorationTask(LightningModule):
         if out.barycenter is not None:
             embeddings |= {"z": out.source_latent, "b": out.barycenter, "r": out.residual}
         embeddings = self._global(embeddings)
-        total, terms = self.objective(
+        weighted, terms = self.objective.weighted_terms(
             restored=out.restored,
             target=batch["target"],
             source_latent=embeddings.get("z"),
@@ -265,9 +295,16 @@ class RestorationTask(LightningModule):
             source_weights=self.source_weights,
             potentials=self.potentials,
         )
+        if self.balancer is not None and self.balancer.term in weighted:
+            term = self.balancer.term
+            weighted[term] = weighted[term] * self.balancer.multiplier.to(weighted[term].dtype)
+        total = sum_terms(weighted)
         step = self.global_step
         if not self.guard.check("loss", step, total):
             return total.detach()
+        every = self.hparams.grad_share_every
+        if every and step % every == 0:
+            self._measure_shares(weighted)
         net_opt.zero_grad()
         self.manual_backward(total)
         if not self.guard.check("gradient", step, gradient_norms(self.model)):
@@ -291,8 +328,21 @@ class RestorationTask(LightningModule):
         self.log("train/loss", total.detach(), prog_bar=True, batch_size=batch_size)
         for name, value in terms.items():
             self.log(f"train/{name}", value, batch_size=batch_size)
+        for name, value in self.grad_shares.items():
+            self.log(f"train/grad_share/{name}", value, batch_size=batch_size)
+        if self.balancer is not None:
+            multiplier = self.balancer.multiplier.float()
+            self.log("train/alignment_multiplier", multiplier, batch_size=batch_size)
         self.log("train/nonfinite_steps", float(self.guard.total), batch_size=batch_size)
         return total.detach()
+
+    def _measure_shares(self, weighted: dict[str, Tensor]) -> None:
+        """Each term's share of the network's gradient (kept for logging), and the balancer's
+        new multiplier."""
+        shares, grads = gradient_shares(weighted, list(self.model.parameters()))
+        self.grad_shares = {name: share.detach() for name, share in shares.items()}
+        if self.balancer is not None:
+            self.balancer.update(grads)
 
     def _potentials_step(
         self, optimizer: Any, batch: dict[str, Any], embeddings: dict[str, Tensor]
@@ -345,6 +395,7 @@ class RestorationTask(LightningModule):
             getattr(loader.dataset, "label", f"set{i}") for i, loader in enumerate(loaders)
         ]
         self.eval_scorers = nn.ModuleList(SetScorer(self.protocol) for _ in loaders).to(self.device)
+        self.eval_barycenters = {}
 
     def on_validation_epoch_start(self) -> None:
         self._start_evaluation(self.trainer.val_dataloaders)
@@ -352,18 +403,26 @@ class RestorationTask(LightningModule):
     def on_test_epoch_start(self) -> None:
         self._start_evaluation(self.trainer.test_dataloaders)
 
-    def _evaluate(self, batch: dict[str, Any], dataloader_idx: int) -> dict[str, Any]:
-        """Restore a batch and score it; returns the (cropped) batch with ``"restored"``."""
+    def _evaluate(
+        self, batch: dict[str, Any], dataloader_idx: int, keep_barycenter: bool = False
+    ) -> dict[str, Any]:
+        """Restore a batch and score it; returns the (cropped) batch with ``"restored"``.
+        ``keep_barycenter``: also keep each image's pooled ``b`` under its set's label."""
         scorer = self.eval_scorers[dataloader_idx]
         degraded, target = scorer.crop(batch["input"], batch["target"], batch.get("name", ()))
-        restored = self(degraded).clamp(0, 1)
+        out = self.network(degraded)
+        restored = out.restored.clamp(0, 1)
         scorer.update(restored, degraded, target)
+        if out.barycenter is not None and keep_barycenter:
+            label = self.eval_labels[dataloader_idx]
+            pooled = out.barycenter.detach().mean(dim=(2, 3)).float().cpu()
+            self.eval_barycenters.setdefault(label, []).append(pooled)
         return {**batch, "input": degraded, "target": target, "restored": restored}
 
     def validation_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
     ) -> None:
-        self._evaluate(batch, dataloader_idx)
+        self._evaluate(batch, dataloader_idx, keep_barycenter=True)
 
     def test_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
@@ -390,6 +449,18 @@ class RestorationTask(LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self._finish_evaluation("val")
+        if len(self.eval_barycenters) >= 2:
+            self.log("val/b_divergence", self.barycenter_divergence(), add_dataloader_idx=False)
+
+    def barycenter_divergence(self) -> float:
+        """The study's alignment measure on the last validation: the scale-free Sinkhorn
+        divergence between the validation rows' clouds of ``b`` (pooled over positions; each
+        row one degradation; :func:`~baryir.evaluation.embedding.cloud_divergence`, blur 0.05).
+        0: the rows share one distribution of ``b``; ``K / (K - 1)``: each row collapsed to its
+        own point."""
+        labels = [label for label, b in self.eval_barycenters.items() for part in b for _ in part]
+        points = torch.cat([part for b in self.eval_barycenters.values() for part in b])
+        return cloud_divergence(points, labels)
 
     def on_test_epoch_end(self) -> None:
         self._finish_evaluation("test")
