@@ -160,3 +160,33 @@ def test_study_reports_mechanism_and_budget(study: tuple[Path, Path]) -> None:
     readme = (report / "README.md").read_text()
     assert "**Mechanism.**" in readme and "b closer than `none`" in readme
     assert "From step 2 to 3" in readme
+
+
+def test_study_reports_the_alignment_share(study: tuple[Path, Path]) -> None:
+    report, runs = study
+    dose = _read(report / "smoke-dose.csv")
+    assert [d["arm"] for d in dose] == ["sinkhorn", "potentials"]
+    assert [d["term"] for d in dose] == ["sinkhorn", "potential"]
+    for row in dose:  # measured at step 0 (grad_share_every 100 > 3 steps): one value
+        assert 0 < float(row["share_first"]) == float(row["share_mean"]) < 1
+    metrics = _read(runs / "sinkhorn-seed0" / "logs" / "version_0" / "metrics.csv")
+    logged = [
+        float(m["train/grad_share/sinkhorn"]) for m in metrics if m["train/grad_share/sinkhorn"]
+    ]
+    assert float(dose[0]["share_first"]) == pytest.approx(
+        (
+            logged[0]
+            + float(
+                next(
+                    m
+                    for m in _read(runs / "sinkhorn-seed1" / "logs" / "version_0" / "metrics.csv")
+                    if m["train/grad_share/sinkhorn"]
+                )["train/grad_share/sinkhorn"]
+            )
+        )
+        / 2
+    )
+    readme = (report / "README.md").read_text()
+    assert "### Dose and response" in readme and "**(a) Does any dose align b" in readme
+    assert (report / "smoke-dose.png").read_bytes()[:4] == b"\x89PNG"
+    assert (report / "smoke-shares.png").read_bytes()[:4] == b"\x89PNG"

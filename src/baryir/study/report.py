@@ -29,6 +29,7 @@ from baryir.study.budget import (
     mean_gain,
 )
 from baryir.study.config import ARMS, BudgetCurve, StudyConfig
+from baryir.study.dose import ShareTrace, dose_rows, dose_table, dose_text, plot_dose, plot_shares
 from baryir.study.mechanism import MechanismRow, MechanismSummary
 from baryir.study.stats import GROUPS, ArmRow, DifferenceRow, ImageScore
 
@@ -525,12 +526,16 @@ def write_report(
     meta: StudyMeta,
     mechanism: MechanismSummary | None = None,
     curve: Sequence[CurvePoint] = (),
+    traces: Sequence[ShareTrace] = (),
 ) -> dict[str, Path]:
     """Write the Markdown, CSVs, plots and README of a finished study into ``config.output``.
 
     ``mechanism`` adds ``<name>-mechanism.csv`` (per arm and metric),
     ``<name>-mechanism-runs.csv`` (per run) and ``<name>-embedding.png`` (the first seed's
-    ``b`` and ``r`` per arm); ``curve`` adds ``<name>-budget.csv``.
+    ``b`` and ``r`` per arm); ``curve`` adds ``<name>-budget.csv``; ``traces`` (the alignment
+    term's gradient share along each run) add the dose section, ``<name>-dose.csv``,
+    ``<name>-dose.png`` (response against share) and ``<name>-shares.png`` (share along
+    training).
     """
     out = Path(config.output)
     name = config.name
@@ -553,6 +558,29 @@ def write_report(
     if curve:
         files["budget"] = write_csv(out / f"{name}-budget.csv", list(curve))
     mechanism_said = mechanism_text(mechanism, config.arms, config.reference, config.level)
+    dose_said = ""
+    if traces:
+        clean_row = next((r for r in config.evaluation.do_no_harm if r.endswith(":clean")), None)
+        doses = dose_rows(
+            traces, differences, mechanism.rows, config.arms, config.reference, clean_row
+        )
+        files["dose"] = write_csv(out / f"{name}-dose.csv", doses)
+        files["dose_plot"] = plot_dose(doses, config.reference, out / f"{name}-dose.png")
+        files["shares_plot"] = plot_shares(traces, out / f"{name}-shares.png")
+        dose_said = (
+            "### Dose and response: the alignment's share of the gradient, and what it did\n\n"
+            "Each arm's alignment term (`sinkhorn` or `potential`) has its share of the "
+            "network's gradient measured during training (`train/grad_share/<term>`: the norm "
+            "of that weighted term's gradient over the norm of the total's, every "
+            f"`grad_share_every` steps; mean over {len(config.seeds)} seeds). Differences to "
+            f"`{config.reference}`: PSNR in dB, b divergence as above, with "
+            f"{config.level * 100:g}% intervals "
+            "(▲ / ▼: the interval excludes 0).\n\n"
+            f"{dose_table(doses, config.reference)}\n\n"
+            f"{dose_text(doses, config.reference, config.level)}\n\n"
+            f"![response against the measured share]({name}-dose.png)\n\n"
+            f"![the alignment's share along training]({name}-shares.png)"
+        )
     budget_said = budget_text(
         curve,
         config.steps,
@@ -616,6 +644,8 @@ every row equally. Intervals are per row, not corrected for multiple comparisons
 
 {embedding_picture}
 
+{dose_said}
+
 ## Budget: the reference arm along its training
 
 {curve_table(curve) if curve else ""}
@@ -652,6 +682,7 @@ Files: `{name}.csv` (per arm and row), `{name}-differences.csv`, `{name}-per-ima
             "markdown": f"{name}.md",
             "plot": f"{name}.png",
             "mechanism": mechanism_said,
+            "dose": dose_said,
             "budget": budget_said,
         },
     )

@@ -45,6 +45,7 @@ from baryir.io.atomic import atomic_write_text
 from baryir.metrics import EvalProtocol
 from baryir.study.budget import CurvePoint, curve_callback, curve_checkpoints, curve_points
 from baryir.study.config import ARMS, StudyConfig
+from baryir.study.dose import ShareTrace, read_shares
 from baryir.study.mechanism import (
     MechanismSummary,
     measure_run,
@@ -494,6 +495,7 @@ def run_study(
     timings: list[RunTiming] = []
     mechanism = MechanismSummary()
     curve: list[CurvePoint] = []
+    traces: list[ShareTrace] = []
     runs = [(seed, arm) for seed in config.seeds for arm in config.arms]
     trained: set[Path] = set()
 
@@ -528,6 +530,9 @@ def run_study(
         run_scores, run_ssim, eval_s = evaluate_run(config, checkpoint, rows, arm, seed, cache)
         scores += run_scores
         ssim |= run_ssim
+        trace = read_shares(run_dir, arm, seed)
+        if trace is not None:
+            traces.append(trace)
         timings.append(RunTiming(arm, seed, config.steps, train_s, eval_s, cpu_s, reused))
         measured = None
         if len(mechanism_sets) >= 2:
@@ -584,4 +589,6 @@ def run_study(
         train_data=train,
         evaluation=evaluation,
     )
-    return write_report(config, arm_rows, differences, scores, timings, meta, mechanism, curve)
+    return write_report(
+        config, arm_rows, differences, scores, timings, meta, mechanism, curve, traces
+    )
