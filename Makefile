@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
-	$(BIN)/baryir fit --config configs/quickstart.yaml
+	$(BIN)/baryir fit --config configs/quickstart.yaml --fresh true
 	$(BIN)/baryir test --config configs/quickstart.yaml --ckpt_path $(DEMO_DIR)/checkpoints/last.ckpt
 
 test: install

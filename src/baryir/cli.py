@@ -1,13 +1,18 @@
 """The ``baryir`` command, the one module of the command line.
 
 - ``baryir {fit,validate,test,predict} --config CONFIG.yaml``: :class:`BaryIRCLI`, Lightning's
-  ``LightningCLI`` with the data's sources linked to the model and :func:`resilience_defaults`.
+  ``LightningCLI`` with the data's sources linked to the model, :func:`resilience_defaults` and
+  the checks of :mod:`baryir.tasks.preflight` before any work starts.
 - ``baryir {restore,convert,export,suite,compare,study} ...``: the commands that run without a
   Trainer. Each is a typed function ``run`` in :mod:`baryir.commands` (imported only when used,
   so ``baryir restore --help`` starts fast); :func:`command_parser` makes its jsonargparse parser
-  from the signature and docstring, and :func:`run_command` is the one error path: an argument
-  error, a missing file or a bad value ends in one line ``baryir <command>: error: ...`` and
-  exit status 2.
+  from the signature and docstring.
+
+Every command has one error path (:mod:`baryir.errors`): an argument error, a missing or damaged
+file, a bad value, a full disk or too little memory ends in one line ``baryir <command>: error:
+...`` (and a hint where one helps), exit status 2 for a bad command line, config or input and 1
+for a run that failed while working (full disk, out of memory, diverged); a bug keeps its
+traceback (``BARYIR_TRACEBACK=1`` shows it for every error).
 """
 
 from __future__ import annotations
@@ -49,7 +54,9 @@ DESCRIPTION = (
     "baryir convert RELEASED.pth OUT.safetensors | baryir export CKPT OUT.safetensors | "
     "baryir suite --config configs/suites/ood.yaml --ckpt CKPT | "
     "baryir compare --ckpt CKPT --sets CBSD68:25 Rain100H --output DIR | "
-    "baryir study --config configs/study/smoke.yaml (each takes --help)"
+    "baryir study --config configs/study/smoke.yaml (each takes --help)\n"
+    "Errors are one line (exit status 2: bad command line, config or input; 1: failed while "
+    "working: full disk, out of memory, diverged); set BARYIR_TRACEBACK=1 to see the traceback."
 )
 
 
@@ -110,7 +117,37 @@ class BaryIRCLI(LightningCLI):
         parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
         if subcommand == "test":
             parser.set_defaults(verbose=False)
+        if subcommand == "fit":
+            parser.add_argument(
+                "--fresh",
+                type=bool,
+                default=False,
+                help="Start over in a folder that already holds last.ckpt: the new run replaces "
+                "it (without this, such a fit stops and says how to resume).",
+            )
         return parser
+
+    def _parse_ckpt_path(self) -> None:
+        from baryir.tasks.preflight import check_checkpoint_argument
+
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint_argument(self.config[subcommand].get("ckpt_path"))
+        super()._parse_ckpt_path()
+
+    def before_instantiate_classes(self) -> None:
+        from baryir.tasks.preflight import check_config
+
+        check_config(self.subcommand, self.config[self.subcommand])
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        """Check the run (:func:`~baryir.tasks.preflight.prepare_run`), then run it."""
+        from baryir.tasks.preflight import prepare_run
+
+        arguments = self.config_init[subcommand]
+        fresh = bool(arguments.get("fresh", False))
+        prepare_run(subcommand, self.trainer, self.model, self.datamodule, arguments, fresh)
+        super()._run_subcommand(subcommand)
 
 
 def count_sources(tasks: Sequence[str] | None) -> int:
@@ -181,17 +218,21 @@ def command_parser(command: Callable[..., int], prog: str) -> CommandParser:
 def run_command(name: str, argv: Sequence[str]) -> int:
     """Parse ``argv`` for the command ``name`` and run it; its exit status.
 
-    ``OSError`` and ``ValueError`` (missing files, unreadable or unfit weights, bad configs)
-    end in one line on stderr and exit status 2.
+    User errors (:func:`baryir.errors.is_user_error`: missing files, unreadable or unfit weights,
+    bad configs, a full disk, out of memory) end in one line on stderr
+    (:func:`baryir.errors.report_error`): exit status 2, or 1 for a failure while running.
     """
+    from baryir.errors import is_user_error, report_error
+
     command: Callable[..., int] = importlib.import_module(COMMANDS[name]).run
     prog = f"baryir {name}"
     args = command_parser(command, prog).parse_args(list(argv))
     try:
         return command(**args.as_dict())
-    except (OSError, ValueError) as error:
-        print(f"{prog}: error: {' '.join(str(error).split())}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        if not is_user_error(error):
+            raise
+        return report_error(prog, error)
 
 
 def main(args: Sequence[str] | None = None) -> int:
@@ -200,10 +241,10 @@ def main(args: Sequence[str] | None = None) -> int:
     if argv and argv[0] in COMMANDS:
         return run_command(argv[0], argv[1:])
     from baryir.data import RestorationDataModule
-    from baryir.io.checkpoint import CheckpointError
-    from baryir.io.image import ImageReadError
-    from baryir.tasks import NonFiniteLossError, RestorationTask
+    from baryir.errors import is_user_error, report_error
+    from baryir.tasks import RestorationTask
 
+    prog = f"baryir {argv[0]}" if argv and not argv[0].startswith("-") else "baryir"
     try:
         with warnings.catch_warnings():
             # main(args) is how tests and notebooks call us; Lightning warns when sys.argv is set.
@@ -219,10 +260,10 @@ def main(args: Sequence[str] | None = None) -> int:
                 parser_kwargs={"prog": "baryir", "description": DESCRIPTION},
                 trainer_defaults=resilience_defaults(),
             )
-    except (ImageReadError, CheckpointError, NonFiniteLossError) as error:
-        # bad input files and diverged runs: one line naming the file, not a traceback
-        print(f"baryir: error: {error}", file=sys.stderr)
-        return 2
+    except Exception as error:
+        if not is_user_error(error):
+            raise
+        return report_error(prog, error)
     return 0
 
 

@@ -117,7 +117,7 @@ def test_repeats_proportions_and_folder_override(layout: Path, tmp_path: Path) -
 def test_bad_config_fails_early(layout: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown task 'desnow'; valid tasks: denoise_15"):
         RestorationDataModule(tasks=["desnow"])
-    with pytest.raises(ValueError, match="repeats has unknown keys"):
+    with pytest.raises(ValueError, match="data.repeats names"):
         RestorationDataModule(repeats={"deblur": 3})
     with pytest.raises(FileNotFoundError, match="missing"):
         RestorationDataModule(root=str(tmp_path / "missing")).setup("fit")

@@ -178,7 +178,7 @@ def test_test_command_unusable_image_is_one_line_error(tmp_path: Path, capsys, c
             Image.fromarray(_rgb(1, (1, 1))).save(root / side / "bad.png")
     assert _test_command(tmp_path, root) == 2
     err = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
-    assert len(err) == 1 and err[0].startswith("baryir: error:") and "bad" in err[0]
+    assert len(err) == 1 and err[0].startswith("baryir test: error:") and "bad" in err[0]
     assert "Traceback" not in capsys.readouterr().err
 
 

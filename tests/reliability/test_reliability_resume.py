@@ -45,6 +45,11 @@ def fit_args(root: Path, max_steps: int, *extra: str) -> list[str]:
     return tiny_fit_args(root, max_steps, *COMMON, *extra)
 
 
+def checkpoints(folder: Path) -> list[str]:
+    """The checkpoint files of ``folder``, without the kept previous ``last`` (``.prev``)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.endswith(".prev"))
+
+
 def load(path: Path) -> dict:
     return torch.load(path, map_location="cpu", weights_only=True)
 
@@ -208,11 +213,11 @@ def test_preemption_with_last_only_checkpointing_keeps_one_last_and_resumes_exac
     run(tmp_path / "ref")
     add_callbacks(monkeypatch, SendSignal(signal.SIGUSR1, at=5))  # epoch 1 is steps 4-7
     run(tmp_path / "cut")
-    assert [path.name for path in (tmp_path / "cut" / "ckpt").iterdir()] == ["last.ckpt"]
+    assert checkpoints(tmp_path / "cut" / "ckpt") == ["last.ckpt"]
     assert load(tmp_path / "cut" / "ckpt" / "last.ckpt")["global_step"] == 6
     add_callbacks(monkeypatch)
     run(tmp_path / "cut", "--ckpt_path", "last")
-    assert [path.name for path in (tmp_path / "cut" / "ckpt").iterdir()] == ["last.ckpt"]
+    assert checkpoints(tmp_path / "cut" / "ckpt") == ["last.ckpt"]
     resumed = load(tmp_path / "cut" / "ckpt" / "last.ckpt")
     expected = load(tmp_path / "ref" / "ckpt" / "last.ckpt")
     assert resumed["global_step"] == expected["global_step"] == 8

@@ -20,7 +20,7 @@ from typing import Any
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 from torch import Tensor
 
-from baryir.commands import DEFAULT_DEVICE
+from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ def run(
     from baryir.models import load_model
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    check_device(device)
+    check_output_folder(output)
     datasets = resolve_datasets(sets, root=root, seed=seed)
     network = load_model(ckpt, model).to(device)
     protocol = EvalProtocol()

@@ -33,7 +33,7 @@ from jsonargparse.typing import NonNegativeInt, PositiveInt
 from PIL import Image
 from torch import Tensor, nn
 
-from baryir.commands import DEFAULT_DEVICE
+from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
 from baryir.inference.precision import Precision
 from baryir.io.atomic import atomic_path
 from baryir.io.image import (
@@ -182,6 +182,8 @@ def run(
         overwrite: replace existing outputs.
     """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    check_output_folder(output)
+    check_device(device)
     paths = expand_inputs(inputs)
     targets = [output / f"{p.stem}.png" for p in paths]
     existing = [t for t in targets if t.exists()]

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 
-from baryir.commands import DEFAULT_DEVICE
+from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
 from baryir.commands.restore import restore_file
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,13 @@ def run(
     from baryir.models import load_model
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    check_device(device)
     suite = load_suite(config)
     datasets = suite.build(root=root, max_images=max_images)
     real = [] if no_real else suite.real_folders(root)
     network = load_model(ckpt, model).to(device)
     out_dir = output or default_output(ckpt, suite.name)
+    check_output_folder(out_dir)
     scores = ImageScores(suite.protocol)
     results = evaluate(
         network,

@@ -165,7 +165,10 @@ class RestorationDataModule(LightningDataModule):
         self.save_hyperparameters()
         self.tasks: list[TaskInfo] = resolve_tasks(list(tasks or DEFAULT_TASKS))
         if repeats is not None and proportions is not None:
-            raise ValueError("give either repeats or proportions, not both")
+            raise ValueError(
+                f"data.repeats {repeats} and data.proportions {proportions} are both set: give "
+                "one (to use proportions over a config that sets repeats, add --data.repeats null)"
+            )
         for what, mapping in (
             ("repeats", repeats),
             ("proportions", proportions),
@@ -232,7 +235,9 @@ class RestorationDataModule(LightningDataModule):
         unknown = sorted(set(mapping) - valid)
         if unknown:
             raise ValueError(
-                f"{what} has unknown keys {unknown}; valid: {', '.join(sorted(valid))}"
+                f"data.{what} names {unknown}, which are not among the selected tasks or their "
+                f"sources ({', '.join(sorted(valid))}): change data.{what} with data.tasks, or "
+                f"add --data.{what} null"
             )
 
     def _per_task(self, mapping: dict, task: TaskInfo, default: float) -> float:

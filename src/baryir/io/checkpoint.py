@@ -86,10 +86,13 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"refusing to load {path}: it needs code to unpickle ({needs}); load only files you "
             "trust, e.g. re-save the state dict from a trusted environment"
         ) from None
-    except (RuntimeError, EOFError, OSError) as error:
-        first_line = (
-            str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        )
+    except Exception as error:  # any failure of the restricted reader: not a readable file
+        text = str(error).strip()
+        first_line = text.splitlines()[0] if text else ""
+        if isinstance(error, KeyError | IndexError | TypeError | AttributeError) or not text:
+            first_line = f"not a torch checkpoint ({type(error).__name__} {first_line})".strip()
+        elif len(first_line) > 120:  # torch's zip reader explains at length: its first sentence
+            first_line = first_line.split(". ")[0] + " (a damaged or cut file)"
         raise CheckpointError(f"cannot read checkpoint {path}: {first_line}") from None
     if not isinstance(checkpoint, dict):
         raise CheckpointError(
