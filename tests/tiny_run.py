@@ -3,7 +3,9 @@ a signal sender and the weight comparison of a resumed run."""
 
 from __future__ import annotations
 
+import errno
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ import torch
 from lightning.pytorch import Callback
 
 import baryir.cli
+from baryir.io.checkpoint_io import AtomicCheckpointIO
 
 TINY = Path(__file__).resolve().parent / "conf" / "tiny.yaml"
 RESILIENCE_DEFAULTS = baryir.cli.resilience_defaults
@@ -66,3 +69,39 @@ def assert_same_weights(resumed: dict, expected: dict) -> None:
     assert resumed["state_dict"].keys() == expected["state_dict"].keys()
     for key, value in expected["state_dict"].items():
         torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-6, atol=1e-7)
+
+
+class PauseAt(Callback):
+    """At the start of batch ``at``, touch ``marker`` and sleep ``seconds``: a run that is known
+    to have reached that step, for a test to kill (used through ``--trainer.callbacks+=``)."""
+
+    def __init__(self, at: int, marker: str, seconds: float = 120.0) -> None:
+        self.at = at
+        self.marker = Path(marker)
+        self.seconds = seconds
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.at:
+            self.marker.touch()
+            time.sleep(self.seconds)
+
+
+class FullDiskCheckpointIO(AtomicCheckpointIO):
+    """The CLI's checkpoint IO, with a disk that is full from save number ``fail_from`` on:
+    that save raises ``OSError(ENOSPC)`` halfway through writing the file."""
+
+    def __init__(self, fail_from: int = 2) -> None:
+        super().__init__()
+        self.fail_from = fail_from
+        self.saves = 0
+
+    def save_checkpoint(self, checkpoint, path, storage_options=None) -> None:
+        self.saves += 1
+        if self.saves >= self.fail_from:
+            checkpoint = {**checkpoint, "__full_disk__": _FullDisk()}
+        super().save_checkpoint(checkpoint, path, storage_options)
+
+
+class _FullDisk:
+    def __reduce__(self):  # noqa: ANN204 - pickle protocol
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

@@ -97,15 +97,15 @@ def assert_same_training_state(resumed: dict, expected: dict) -> None:
     assert resumed["nonfinite_guard"] == expected["nonfinite_guard"]
 
 
-def start_subprocess(root: Path) -> tuple[subprocess.Popen, Path]:
+def start_subprocess(root: Path, *extra: str) -> tuple[subprocess.Popen, Path]:
     env = {
         **os.environ,
         "OMP_NUM_THREADS": str(torch.get_num_threads()),
-        "PYTHONPATH": str(REPO / "src"),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO / "tests")]),
     }
     log = root / "run.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "baryir", *fit_args(root, RESUME_STEPS)],
+        [sys.executable, "-m", "baryir", *fit_args(root, RESUME_STEPS, *extra)],
         env=env,
         cwd=root,
         stdout=log.open("wb"),
@@ -128,19 +128,24 @@ def wait_for_checkpoint(process: subprocess.Popen, last: Path, log: Path) -> Non
 def test_sigkill_then_resume_matches_uninterrupted(
     reference: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    process, log = start_subprocess(tmp_path)
+    # The run pauses at the start of step 7 (tiny_run.PauseAt) and says so with a marker file:
+    # the kill lands at a step it is known to have reached, whatever the machine's speed.
+    marker = tmp_path / "at-step-7"
+    pause = f'{{"class_path": "tiny_run.PauseAt", "init_args": {{"at": 7, "marker": "{marker}"}}}}'
+    process, log = start_subprocess(tmp_path, f"--trainer.callbacks+={pause}")
     last = tmp_path / "ckpt" / "last.ckpt"
     wait_for_checkpoint(process, last, log)
-    # Kill at a random moment after the first checkpoint, reading last.ckpt meanwhile: the
-    # atomic writes mean every read sees a complete checkpoint, never a partial one.
-    until = time.monotonic() + random.Random(0).uniform(0.5, 3.0)
-    while time.monotonic() < until and process.poll() is None:
+    # Read last.ckpt while the run rewrites it: the atomic writes mean every read sees a
+    # complete checkpoint, never a partial one.
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while not marker.exists():
+        assert process.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, "the run did not reach step 7"
         assert load(last)["global_step"] % 3 == 0
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     assert process.wait(timeout=30) == -signal.SIGKILL
-    killed_at = load(last)["global_step"]
-    assert 3 <= killed_at < RESUME_STEPS and killed_at % 3 == 0
+    assert load(last)["global_step"] == 6  # the checkpoints of steps 3 and 6, not 9
 
     main(fit_args(tmp_path, RESUME_STEPS, "--ckpt_path", "last"))
     expected = load(next((reference[0] / "ckpt").glob(f"*step={RESUME_STEPS}.ckpt")))

@@ -21,6 +21,7 @@ import json
 import logging
 import pickle
 import re
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,11 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         found = re.search(r"Unsupported global: GLOBAL (\S+)", str(error))
+        if found is None and not zipfile.is_zipfile(path):
+            raise CheckpointError(
+                f"cannot read checkpoint {path}: not a torch checkpoint (not a zip archive and "
+                "not an older torch file)"
+            ) from None
         needs = found.group(1) if found else "an object outside the weights-only allow-list"
         raise UnsafeCheckpointError(
             f"refusing to load {path}: it needs code to unpickle ({needs}); load only files you "

@@ -109,6 +109,13 @@ def _checkpoint_folder(trainer: Trainer) -> Path:
     return last_checkpoint_path(trainer).parent
 
 
+def _replace_last(trainer: Trainer) -> None:
+    """Let the checkpoint callbacks write over an existing ``last.ckpt`` (no ``-v1`` copy)."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint):
+            callback._enable_version_counter = False
+
+
 def _resolve_last(subcommand: str, trainer: Trainer) -> Path:
     folder = _checkpoint_folder(trainer)
     found, skipped = newest_checkpoint(folder)
@@ -147,7 +154,9 @@ def prepare_run(
         step = load_checkpoint(resolved).get("global_step", "?")
         log.warning("--ckpt_path last: resuming from %s (step %s)", resolved, step)
         arguments["ckpt_path"] = str(resolved)
-    elif subcommand == "fit" and ckpt_path is None:
+    if subcommand == "fit" and ckpt_path is not None:
+        _replace_last(trainer)  # the resumed run's last.ckpt, not a last-v1.ckpt beside it
+    elif subcommand == "fit":
         folder = _checkpoint_folder(trainer)
         existing = [p for p in checkpoint_candidates(folder) if p.name.startswith("last")]
         if existing and not fresh:
@@ -158,9 +167,7 @@ def prepare_run(
                 "callback's dirpath)"
             )
         if existing:
-            for callback in trainer.checkpoint_callbacks:
-                if isinstance(callback, ModelCheckpoint):
-                    callback._enable_version_counter = False
+            _replace_last(trainer)
             log.warning("--fresh: starting over; %s is replaced at the first save", existing[0])
     if datamodule is not None and subcommand in ("fit", "validate", "test"):
         datamodule.setup(subcommand)
