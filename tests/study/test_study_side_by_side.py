@@ -16,15 +16,18 @@ from baryir.study.runner import run_study, side_by_side_env
 
 REPO = Path(__file__).resolve().parents[2]
 GPU = REPO / "configs" / "study" / "generalization-gpu.yaml"
+DOSE_GPU = REPO / "configs" / "study" / "dose-response-gpu.yaml"
 ARMS = ("none", "sinkhorn", "potentials")
+DOSES = ("sinkhorn-share-1", "sinkhorn-share-10", "sinkhorn-share-30")
 
 
-def _dry_run_config(tmp_path: Path):
-    """The GPU profile made CPU-sized: 2 steps of a dim-8 network, one image a row."""
-    study = load_study_config(GPU)
-    assert study.side_by_side and study.arms == ARMS
+def _dry_run_config(tmp_path: Path, profile: Path = GPU, arms: tuple[str, ...] = ARMS):
+    """A GPU profile made CPU-sized: 2 steps of a dim-8 network, one image a row."""
+    study = load_study_config(profile)
+    assert study.side_by_side and study.arms == arms
     fit = copy.deepcopy(study.fit)
     fit["trainer"]["accelerator"] = "cpu"
+    fit["trainer"]["log_every_n_steps"] = 1
     fit["model"]["model_args"] = {"dim": 8}
     fit["model"]["potentials_patch_size"] = 32
     fit["model"]["warmup_steps"] = 0
@@ -51,8 +54,9 @@ def _dry_run_config(tmp_path: Path):
     )
 
 
+@pytest.mark.parametrize(("profile", "arms"), [(GPU, ARMS), (DOSE_GPU, ARMS + DOSES)])
 def test_gpu_profile_trains_arms_side_by_side_and_reuses_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, profile: Path, arms: tuple[str, ...]
 ) -> None:
     from conftest import shared_data_dir
 
@@ -61,26 +65,30 @@ def test_gpu_profile_trains_arms_side_by_side_and_reuses_them(
         pytest.skip(f"shared data (train/CBSD432, Rain100H) not found at {root}")
     monkeypatch.setenv("BARYIR_SHARED_DATA", str(root))
     monkeypatch.chdir(REPO)
-    study = _dry_run_config(tmp_path)
+    study = _dry_run_config(tmp_path, profile, arms)
 
     def in_process(path: Path) -> None:
         raise AssertionError(f"side by side, no run trains in this process ({path})")
 
     files = run_study(study, in_process, "dry run", fresh=False)
     runs = tmp_path / "runs"
-    for arm in ARMS:
+    for arm in arms:
         record = json.loads((runs / f"{arm}-seed0" / "run.json").read_text())
         assert record["cpu_s"] > 0 and record["train_s"] > 0
         assert "max_steps" in (runs / f"{arm}-seed0" / "fit.yaml").read_text()
     timing = list(csv.DictReader(files["timing"].open(encoding="utf-8")))
-    assert {row["arm"] for row in timing} == set(ARMS)
+    assert {row["arm"] for row in timing} == set(arms)
     assert all(row["reused"] == "False" for row in timing)
     groups = {row["group"] for row in csv.DictReader(files["csv"].open(encoding="utf-8"))}
     assert groups == {"id", "ood", "kinds", "harm"}
 
     records = {p: p.stat().st_mtime_ns for p in runs.glob("*/run.json")}
     checkpoints = {p: p.stat().st_mtime_ns for p in runs.glob("*/checkpoints/last.ckpt")}
-    assert len(records) == len(checkpoints) == len(ARMS)
+    assert len(records) == len(checkpoints) == len(arms)
+    if profile == DOSE_GPU:  # the shares measured at step 0 of every run, in the dose table
+        dose = list(csv.DictReader(files["dose"].open(encoding="utf-8")))
+        assert [row["arm"] for row in dose] == list(arms[1:])
+        assert all(0 < float(row["share_first"]) < 1 for row in dose)
     files = run_study(study, in_process, "dry run", fresh=False)
     timing = list(csv.DictReader(files["timing"].open(encoding="utf-8")))
     assert all(row["reused"] == "True" for row in timing)
