@@ -175,6 +175,18 @@ class RestorationDataModule(LightningDataModule):
             ("folders", folders),
         ):
             self._check_keys(what, mapping or {})
+        if proportions is not None:
+            missing = [
+                t.name
+                for t in self.tasks
+                if t.name not in proportions and t.source_name not in proportions
+            ]
+            if missing:
+                raise ValueError(
+                    f"data.proportions {proportions} gives no share to the tasks {missing}: give "
+                    "every selected task (or its source) a share, or choose the tasks with "
+                    "data.tasks"
+                )
         if patch_size < 8 or batch_size < 1 or num_workers < 0 or bundled_train_size < 1:
             raise ValueError(
                 f"bad sizes: patch_size={patch_size} (>= 8), batch_size={batch_size} (>= 1), "
