@@ -43,7 +43,7 @@ __all__ = [
 
 COMMANDS: dict[str, str] = {
     name: f"baryir.commands.{name}"
-    for name in ("restore", "convert", "export", "suite", "compare", "study")
+    for name in ("restore", "convert", "export", "suite", "compare", "study", "app")
 }
 """Commands that run without a Trainer: name -> module holding ``run(...) -> int``."""
 
@@ -54,7 +54,7 @@ DESCRIPTION = (
     "baryir convert RELEASED.pth OUT.safetensors | baryir export CKPT OUT.safetensors | "
     "baryir suite --config configs/suites/ood.yaml --ckpt CKPT | "
     "baryir compare --ckpt CKPT --sets CBSD68:25 Rain100H --output DIR | "
-    "baryir study --config configs/study/smoke.yaml (each takes --help)\n"
+    "baryir study --config configs/study/smoke.yaml | baryir app --ckpt CKPT (each takes --help)\n"
     "Errors are one line (exit status 2: bad command line, config or input; 1: failed while "
     "working: full disk, out of memory, diverged); set BARYIR_TRACEBACK=1 to see the traceback."
 )

@@ -32,6 +32,8 @@ import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 from PIL import Image
 from torch import Tensor, nn
+from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
 from baryir.inference.precision import Precision
@@ -196,26 +198,35 @@ def run(
         raise ValueError(f"--tile {tile} must be larger than --tile-overlap {tile_overlap}")
     network = load_model(ckpt, model).to(device)
     failed = 0
-    for path, target in zip(paths, targets, strict=True):
+    progress = tqdm(
+        list(zip(paths, targets, strict=True)), desc="restore", unit="image", disable=None
+    )
+    for path, target in progress:
         start = time.perf_counter()
         try:
             width, height = restore_file(
                 network, path, target, tile, tile_overlap, torch.device(device), precision
             )
         except ImageReadError as error:
-            print(f"baryir restore: skipped: {error}", file=sys.stderr)
+            progress.write(f"baryir restore: skipped: {error}", file=sys.stderr)
             failed += 1
             continue
         except torch.OutOfMemoryError:
-            print(
+            progress.write(
                 f"baryir restore: skipped: {path}: out of memory on {device} even with the "
                 "smallest tiles; try --device cpu",
                 file=sys.stderr,
             )
             failed += 1
             continue
-        log.info(
-            "%s -> %s (%dx%d, %.2f s)", path, target, width, height, time.perf_counter() - start
-        )
+        with logging_redirect_tqdm():
+            log.info(
+                "%s -> %s (%dx%d, %.2f s)",
+                path,
+                target,
+                width,
+                height,
+                time.perf_counter() - start,
+            )
     print(f"restored {len(paths) - failed} of {len(paths)} images into {output}")
     return 1 if failed else 0

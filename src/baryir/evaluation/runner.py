@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from baryir.evaluation.scorer import SetScorer
 from baryir.inference import restore
@@ -162,13 +164,16 @@ def evaluate(
         network.to(device)
     results: dict[str, dict[str, float]] = {}
     taken: set[str] = set()
-    for index, dataset in enumerate(resolve_datasets(datasets, root, seed)):
+    sets = resolve_datasets(datasets, root, seed)
+    counts = [len(d) if max_images is None else min(len(d), max_images) for d in sets]
+    progress = tqdm(total=sum(counts), desc="evaluate", unit="image", disable=None)
+    for index, (dataset, count) in enumerate(zip(sets, counts, strict=True)):
         label = _label(dataset, index, taken)
         scorer = SetScorer(protocol)
-        count = len(dataset) if max_images is None else min(len(dataset), max_images)
         if count == 0:
             raise ValueError(f"evaluate: test set {label!r} holds no images")
         for item_index in range(count):
+            progress.update()
             item = dict(dataset[item_index])
             degraded, target = scorer.crop(item["input"], item["target"], [str(item.get("name"))])
             restored = restore(network, degraded, tile=tile, tile_overlap=tile_overlap)
@@ -176,5 +181,7 @@ def evaluate(
             if on_image is not None:
                 on_image(label, {**item, "input": degraded, "target": target}, restored)
         results[label] = {**scorer.compute(), "images": float(count)}
-        log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)
+        with logging_redirect_tqdm():
+            log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)
+    progress.close()
     return results

@@ -32,6 +32,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor
 
 from baryir.io.atomic import atomic_path, atomic_write_text
+from baryir.io.hub import is_hub_folder, read_hub_folder
 from baryir.io.module_pickle import read_module_checkpoint
 
 __all__ = [
@@ -235,7 +236,8 @@ def load_weights(path: str | Path) -> tuple[dict[str, Tensor], dict[str, Any] | 
     """Load a state dict and, where the file carries one, its model config.
 
     Args:
-        path: ``.safetensors``, ``.ckpt``, ``.pth``, ``.pt`` or ``.bin`` (see the module docstring).
+        path: ``.safetensors``, ``.ckpt``, ``.pth``, ``.pt`` or ``.bin`` (see the module
+            docstring), or a folder in the Hugging Face Hub layout (:mod:`baryir.io.hub`).
 
     Returns:
         ``(state_dict, config)``: tensors on the CPU; ``config`` is
@@ -245,6 +247,13 @@ def load_weights(path: str | Path) -> tuple[dict[str, Tensor], dict[str, Any] | 
         FileNotFoundError, UnsafeCheckpointError, CheckpointError.
     """
     path = Path(path)
+    if path.is_dir():
+        if not is_hub_folder(path):
+            raise CheckpointError(
+                f"{path} is a folder but not a Hub model folder (config.json and "
+                "model.safetensors, written by baryir export CKPT DIR)"
+            )
+        return read_hub_folder(path)
     _check_file(path)
     suffix = path.suffix.lower()
     if suffix == ".safetensors":
