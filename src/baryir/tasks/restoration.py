@@ -343,6 +343,9 @@ class RestorationTask(LightningModule):
         self.grad_shares = {name: share.detach() for name, share in shares.items()}
         if self.balancer is not None:
             self.balancer.update(grads)
+            if self.trainer.world_size > 1:  # one multiplier for every rank (each measured its own)
+                mean = self.trainer.strategy.reduce(self.balancer.multiplier, reduce_op="mean")
+                self.balancer.multiplier.copy_(mean)
 
     def _potentials_step(
         self, optimizer: Any, batch: dict[str, Any], embeddings: dict[str, Tensor]
