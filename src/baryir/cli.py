@@ -59,6 +59,11 @@ DESCRIPTION = (
     "working: full disk, out of memory, diverged); set BARYIR_TRACEBACK=1 to see the traceback."
 )
 
+ERRORS_EPILOG = (
+    "Errors are one line on stderr: exit status 2 for a bad command line, config or input, 1 "
+    "for a run that failed while working. Set BARYIR_TRACEBACK=1 to see the traceback."
+)
+
 
 class _OneLineErrors:
     """Argument errors as one line (what is wrong and where), not a usage dump; exit status 2."""
@@ -115,6 +120,7 @@ class BaryIRCLI(LightningCLI):
         self, klass: type, subcommand: str, **kwargs: Any
     ) -> LightningArgumentParser:
         parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        parser.epilog = ERRORS_EPILOG
         if subcommand == "test":
             parser.set_defaults(verbose=False)
         if subcommand == "fit":
@@ -194,7 +200,7 @@ def command_parser(command: Callable[..., int], prog: str) -> CommandParser:
     doc = docstring_parser.parse(inspect.getdoc(command) or "")
     helps = {param.arg_name: (param.description or "").rstrip(".") for param in doc.params}
     description = "\n\n".join(filter(None, (doc.short_description, doc.long_description)))
-    parser = CommandParser(prog=prog, description=description)
+    parser = CommandParser(prog=prog, description=description, epilog=ERRORS_EPILOG)
     hints = typing.get_type_hints(command)
     for name, param in inspect.signature(command).parameters.items():
         hint, kwargs = hints[name], {"help": helps.get(name)}

@@ -254,3 +254,17 @@ def test_bugs_keep_their_traceback() -> None:
     assert is_user_error(FileNotFoundError("x")) and exit_status(FileNotFoundError("x")) == 2
     assert exit_status(OSError(28, "No space left on device")) == 1
     assert exit_status(torch.OutOfMemoryError("oom")) == 1
+
+
+def test_every_help_says_how_to_see_the_traceback(tmp_path: Path) -> None:
+    from baryir.cli import COMMANDS
+
+    for command in [*COMMANDS, "fit", "test"]:
+        done = subprocess.run(
+            [sys.executable, "-m", "baryir", command, "--help"],
+            cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0 and "BARYIR_TRACEBACK=1" in done.stdout, command
