@@ -256,6 +256,8 @@ def load_weights(path: str | Path) -> tuple[dict[str, Tensor], dict[str, Any] | 
         return read_hub_folder(path)
     _check_file(path)
     suffix = path.suffix.lower()
+    if path.name.lower().endswith(".ckpt.prev"):  # the previous last kept by the checkpoint IO
+        suffix = ".ckpt"
     if suffix == ".safetensors":
         try:
             state_dict = load_file(path, device="cpu")
