@@ -18,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from tiny_run import TINY, assert_same_weights
+from tiny_run import TINY, assert_same_weights, tiny_fit_args
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "configs" / "quickstart.yaml"
@@ -59,20 +59,7 @@ def error_line(stderr: str) -> str:
 
 def tiny(root: Path, *extra: str, steps: int = 5) -> list[str]:
     """``fit`` of the tiny config into ``root`` (checkpoints in ``root/ckpt``)."""
-    return [
-        "fit",
-        "--config",
-        str(TINY),
-        "--trainer.max_steps",
-        str(steps),
-        "--trainer.default_root_dir",
-        str(root),
-        "--trainer.logger.init_args.save_dir",
-        str(root),
-        "--trainer.callbacks.init_args.dirpath",
-        str(root / "ckpt"),
-        *extra,
-    ]
+    return tiny_fit_args(root, steps, *extra)
 
 
 def load(path: Path) -> dict:
@@ -83,6 +70,17 @@ def cut(path: Path) -> None:
     """Keep the first half of ``path``: a checkpoint cut by a crash or a bad copy."""
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
+
+
+def cut_copy(trained: Path, root: Path) -> Path:
+    """``root/ckpt`` with the trained run's ``last.ckpt`` cut in half and its ``.prev`` older."""
+    folder = root / "ckpt"
+    folder.mkdir()
+    for name in ("last.ckpt", "last.ckpt.prev"):
+        (folder / name).write_bytes((trained / "ckpt" / name).read_bytes())
+    cut(folder / "last.ckpt")
+    os.utime(folder / "last.ckpt.prev", (1, 1))  # older than the cut file
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -131,12 +129,7 @@ def test_checkpoint_paths_that_cannot_work(trained: Path, tmp_path: Path) -> Non
 def test_damaged_explicit_checkpoint_names_the_newest_good_one(
     trained: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "ckpt"
-    folder.mkdir()
-    for name in ("last.ckpt", "last.ckpt.prev"):
-        (folder / name).write_bytes((trained / "ckpt" / name).read_bytes())
-    cut(folder / "last.ckpt")
-    os.utime(folder / "last.ckpt.prev", (1, 1))  # older than the cut file
+    folder = cut_copy(trained, tmp_path)
     status, stderr = baryir(
         *tiny(tmp_path, "--ckpt_path", str(folder / "last.ckpt"), steps=8), cwd=tmp_path
     )
@@ -148,12 +141,7 @@ def test_damaged_explicit_checkpoint_names_the_newest_good_one(
 def test_last_skips_a_cut_checkpoint_and_resumes_from_the_previous(
     trained: Path, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "ckpt"
-    folder.mkdir()
-    for name in ("last.ckpt", "last.ckpt.prev"):
-        (folder / name).write_bytes((trained / "ckpt" / name).read_bytes())
-    cut(folder / "last.ckpt")
-    os.utime(folder / "last.ckpt.prev", (1, 1))
+    folder = cut_copy(trained, tmp_path)
     every = ["--trainer.callbacks.init_args.every_n_train_steps", "2"]
     status, stderr = baryir(*tiny(tmp_path, *every, "--ckpt_path", "last", steps=6), cwd=tmp_path)
     assert status == 0, stderr[-3000:]
