@@ -47,13 +47,13 @@ def _newest_good(folder: Path, but: Path) -> str:
     return f"the newest one that loads is {good}"
 
 
-def check_checkpoint(path: Path, model: str | None) -> dict[str, Any]:
-    """Load ``path`` and check it is a Lightning checkpoint of ``RestorationTask`` for the
-    network ``model`` (when given); returns it.
+def check_checkpoint(path: Path) -> dict[str, Any]:
+    """Load ``path`` and check it is a Lightning checkpoint of ``RestorationTask``; returns it.
+    (Its network needs no check: LightningCLI builds the one its hyper-parameters name.)
 
     Raises:
         ConfigError: missing, unreadable or damaged (naming the newest good checkpoint of its
-            folder), not a Lightning checkpoint of ``baryir fit``, or of another network.
+            folder), or not a Lightning checkpoint of ``baryir fit``.
     """
     if not path.is_file():
         raise ConfigError(f"checkpoint not found: {path}")
@@ -68,11 +68,6 @@ def check_checkpoint(path: Path, model: str | None) -> dict[str, Any]:
             f"{path} is not a Lightning checkpoint of baryir fit (no state_dict and "
             "hyper_parameters); for weights files use baryir restore/export --ckpt"
         )
-    if model is not None and hparams.get("model") not in (None, model):
-        raise ConfigError(
-            f"{path} holds a {hparams.get('model')!r} network but the config builds {model!r}; "
-            f"pass --model.model {hparams.get('model')} or another checkpoint"
-        )
     return checkpoint
 
 
@@ -80,7 +75,7 @@ def check_checkpoint_argument(ckpt_path: Any) -> None:
     """Check an explicit ``--ckpt_path`` (not ``last``/``best``...) before LightningCLI reads
     the hyper-parameters in it (see :func:`check_checkpoint`)."""
     if ckpt_path is not None and str(ckpt_path) not in _SPECIAL_PATHS:
-        check_checkpoint(Path(ckpt_path), None)
+        check_checkpoint(Path(ckpt_path))
 
 
 def check_config(subcommand: str, config: Any) -> None:
