@@ -12,6 +12,8 @@ from PIL import Image
 
 from baryir.data.datamodule import DO_NO_HARM, RestorationDataModule
 from baryir.data.datasets.bundled import BUNDLED_TRAIN
+from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.synthetic import SyntheticSource
 from baryir.data.samplers import SourceBalancedBatchSampler
 
 
@@ -84,6 +86,25 @@ def test_paper_layout_datamodule(layout: Path) -> None:
     assert len(val) == 7 and len(val[0]) == 2
     item = next(iter(val[3]))
     assert item["input"].shape == (1, 3, 40, 48) and int(item["degradation"]) == 3
+
+
+def test_folder_override_without_root_keeps_bundled_photos_for_the_others(layout: Path) -> None:
+    """``folders`` alone replaces the named tasks' data; the others keep the bundled photos."""
+    dm = RestorationDataModule(
+        tasks=["denoise_25", "derain"],
+        folders={"derain": str(layout / "Train" / "Derain")},
+        patch_size=16,
+        batch_size=2,
+        num_workers=0,
+        val_sets=[],
+    )
+    dm.setup("fit")
+    noise, rain = dm.train_dataset.datasets
+    assert isinstance(noise, SyntheticSource) and noise.task == "denoise_25"
+    assert {image.name for image in noise.images} == set(BUNDLED_TRAIN)
+    assert isinstance(rain, PairedSource) and rain.task == "derain" and len(rain) == 3
+    # each keeps its own default repeat: 1 on the bundled photos, the paper's on a folder
+    assert dm.train_dataset.lengths == [len(noise), 3 * dm.tasks[1].repeat]
 
 
 def test_repeats_proportions_and_folder_override(layout: Path, tmp_path: Path) -> None:

@@ -267,24 +267,33 @@ class RestorationDataModule(LightningDataModule):
             self.test_datasets = self._eval_datasets(self.test_sets, validation=False)
 
     def _setup_train(self) -> None:
-        if self.root is None and not self.folders:
-            sources: list[SourceDataset] = [
-                bundled_source(
-                    task,
-                    "train",
-                    self.bundled_train_size,
-                    self.patch_size,
-                    self.seed,
-                    self.small_images,
-                )
-                for task in self.tasks
-            ]
-            default_repeat = {task.name: 1.0 for task in self.tasks}
-        else:
-            sources = layout_sources(
-                self.root, self.tasks, self.patch_size, self.small_images, self.folders
+        # without a root, the tasks that no folder override names keep the bundled photos
+        on_disk = [
+            task
+            for task in self.tasks
+            if self.root is not None or {task.name, task.source_name} & set(self.folders)
+        ]
+        from_disk = iter(
+            layout_sources(self.root, on_disk, self.patch_size, self.small_images, self.folders)
+            if on_disk
+            else []
+        )
+        sources: list[SourceDataset] = [
+            next(from_disk)
+            if task in on_disk
+            else bundled_source(
+                task,
+                "train",
+                self.bundled_train_size,
+                self.patch_size,
+                self.seed,
+                self.small_images,
             )
-            default_repeat = {task.name: float(task.repeat) for task in self.tasks}
+            for task in self.tasks
+        ]
+        default_repeat = {
+            task.name: float(task.repeat) if task in on_disk else 1.0 for task in self.tasks
+        }
         for source in sources:
             self._assign_ids(source)
             if isinstance(source, SyntheticSource):
