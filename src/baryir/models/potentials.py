@@ -8,6 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from baryir.models.base import Configurable
+
 __all__ = ["DualPotentials", "Potential", "released_side"]
 
 
@@ -67,7 +69,7 @@ class Potential(nn.Module):
         return self.fc3(F.leaky_relu(x, 0.2)).squeeze(1)
 
 
-class DualPotentials(nn.Module):
+class DualPotentials(Configurable):
     """``K`` dual potentials ``f_k``, one per degradation source.
 
     Args:
@@ -99,12 +101,6 @@ class DualPotentials(nn.Module):
             )
         if num_potentials < 1:
             raise ValueError(f"DualPotentials: num_potentials must be >= 1, got {num_potentials}")
-        self.config = {
-            "num_potentials": num_potentials,
-            "channels": channels,
-            "patch_size": patch_size,
-            "pooling": pooling,
-        }
         self.num_potentials = num_potentials
         self.channels = channels
         side = released_side(patch_size)
