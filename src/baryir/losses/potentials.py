@@ -21,7 +21,7 @@ with one potential :math:`f_k` per degradation source. Signs, per step, on a bat
 
 The potentials object is any module with ``forward(b, source) -> (B,)`` (each sample's own
 potential) and ``all_potentials(b) -> (B, K)`` (every potential on every sample), such as
-``baryir.models.potentials.DualPotentials``.
+``baryir.models.dual_potentials.DualPotentials``.
 
 Note the batch form :math:`\frac1B\sum_i \lambda_{k(i)}` (the paper's): it weights source ``k``
 by :math:`\lambda_k n_k / B`, which equals the constraint's :math:`\lambda_k` only up to a

@@ -5,10 +5,10 @@ potentials, the model registry (presets: ``list_models``) and the one weights lo
 from baryir.models.barynet import BaryNet
 from baryir.models.barynet_promptir import BaryNetP as BaryNetP  # deprecated: warns on use
 from baryir.models.base import Configurable, RestorationModel
+from baryir.models.dual_potentials import DualPotentials
 from baryir.models.official import convert_official_state_dict
 from baryir.models.output import RestorationOutput
 from baryir.models.padding import crop_to, pad_to_multiple
-from baryir.models.potentials import DualPotentials
 from baryir.models.promptir import PromptIR
 from baryir.models.registry import (
     convert_official_checkpoint,

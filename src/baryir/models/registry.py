@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from baryir.deprecation import warn_deprecated
 from baryir.io.checkpoint import CheckpointError, export_weights, load_weights
 from baryir.models.base import config_fields
+from baryir.models.dual_potentials import DualPotentials
 from baryir.models.official import (
     RELEASED_PRESETS,
     Arch,
@@ -30,7 +31,6 @@ from baryir.models.official import (
     detect_official_arch,
     potentials_config,
 )
-from baryir.models.potentials import DualPotentials
 from baryir.registry import Registry
 
 __all__ = [
