@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 from baryir.data.mixing import (
     MixedDataset,
     lengths_from_proportions,
@@ -17,7 +17,7 @@ from baryir.data.mixing import (
 from baryir.data.samplers import SourceBalancedBatchSampler
 
 
-class _Toy(SourceDataset):
+class _Toy(DegradationDataset):
     def __init__(self, n: int, source: int) -> None:
         self.n, self.source_id, self.degradation_id = n, source, source
         self.label, self.train, self.task, self.image_count = f"toy{source}", True, None, n
@@ -199,3 +199,10 @@ def test_lightning_injects_distributed_sampler() -> None:
     assert (new.num_replicas, new.rank, new.seed, len(new)) == (2, 1, 2, 10)
     _set_sampler_epoch(updated, 3)
     assert new.epoch == 3
+
+
+def test_old_dataset_class_name_warns() -> None:
+    import baryir.data
+
+    with pytest.warns(DeprecationWarning, match="SourceDataset is deprecated"):
+        assert baryir.data.SourceDataset is DegradationDataset
