@@ -199,10 +199,3 @@ def test_lightning_injects_distributed_sampler() -> None:
     assert (new.num_replicas, new.rank, new.seed, len(new)) == (2, 1, 2, 10)
     _set_sampler_epoch(updated, 3)
     assert new.epoch == 3
-
-
-def test_old_dataset_class_name_warns() -> None:
-    import baryir.data
-
-    with pytest.warns(DeprecationWarning, match="SourceDataset is deprecated"):
-        assert baryir.data.SourceDataset is DegradationDataset

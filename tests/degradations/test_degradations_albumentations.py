@@ -4,7 +4,6 @@ determinism, shape, strength, and one known answer or invariant per effect."""
 from __future__ import annotations
 
 import random
-import sys
 
 import numpy as np
 import pytest
@@ -186,10 +185,3 @@ def test_chromatic_aberration_keeps_green(photo) -> None:
     out = ChromaticAberration(0.3)(photo, _gen(0))
     assert torch.equal(out[1], photo[1])
     assert not torch.equal(out[0], photo[0]) and not torch.equal(out[2], photo[2])
-
-
-def test_old_module_path_warns() -> None:
-    sys.modules.pop("baryir.degradations.albumentations", None)
-    with pytest.warns(DeprecationWarning, match="baryir.degradations.albumentations is deprecated"):
-        from baryir.degradations.albumentations import AlbumentationsEffect as Old
-    assert Old is AlbumentationsEffect

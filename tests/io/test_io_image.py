@@ -249,15 +249,6 @@ def test_list_images_sorted_filtered(tmp_path: Path) -> None:
         list_images(tmp_path / "empty", allow_empty=False)
 
 
-def test_find_images_is_a_deprecated_recursive_list_images(tmp_path: Path) -> None:
-    from baryir.data.datasets import find_images
-
-    (tmp_path / "sub").mkdir()
-    (tmp_path / "sub" / "f.png").write_bytes(b"x")
-    with pytest.warns(DeprecationWarning, match="find_images is deprecated"):
-        assert find_images(tmp_path) == list_images(tmp_path, recursive=True)
-
-
 def test_read_image_info(tmp_path: Path) -> None:
     Image.fromarray(_rgb_array(6, 9)).convert("P").save(tmp_path / "p.png")
     info = read_image_info(tmp_path / "p.png")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import pytest
 import torch
 
@@ -73,10 +71,3 @@ def test_gradients_reach_every_parameter() -> None:
     (f(b, torch.tensor([0, 1, 2, 1])).sum() + f.all_potentials(b).square().mean()).backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in f.parameters())
     assert b.grad is not None
-
-
-def test_old_module_path_warns() -> None:
-    sys.modules.pop("baryir.models.potentials", None)
-    with pytest.warns(DeprecationWarning, match="baryir.models.potentials is deprecated"):
-        from baryir.models.potentials import DualPotentials as Old
-    assert Old is DualPotentials

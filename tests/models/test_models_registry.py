@@ -10,8 +10,6 @@ import torch
 from safetensors.torch import save_file
 
 from baryir.models import (
-    BaryNet,
-    BaryNetP,
     RestorationOutput,
     Restormer,
     create_model,
@@ -19,7 +17,6 @@ from baryir.models import (
     list_models,
     load_model,
     model_config,
-    official,
     register_model,
     registry,
 )
@@ -175,13 +172,7 @@ def test_a_subclass_records_its_own_arguments() -> None:
                 super().__init__(**kwargs)
 
 
-def test_presets_are_data_and_old_names_warn() -> None:
+def test_preset_arguments_are_checked_at_definition() -> None:
     with pytest.raises(ValueError, match="Restormer has no arguments \\['prompt_dims'\\]"):
         register_model("restormer-prompts", prompt_dims=(1, 2, 3))(Restormer)
     assert "restormer-prompts" not in list_models()
-    with pytest.warns(DeprecationWarning, match="BaryNetP is deprecated"):
-        old = BaryNetP(**registry.TINY, **registry.TINY_PROMPTS, num_barycenter_blocks=2)
-    assert type(old) is BaryNet
-    assert model_config(old) == model_config(create_model("baryir-promptir-tiny"))
-    with pytest.warns(DeprecationWarning, match="official.PRESETS is deprecated"):
-        assert official.PRESETS == {"barynet": "baryir", "promptir": "promptir"}
