@@ -1,5 +1,7 @@
 """Named model presets, and the one way to build a network from a weights file.
 
+- :func:`register_model` registers a preset as data (a class and constructor arguments), with
+  a decorator on the class it builds; :func:`list_models` names them;
 - :func:`create_model` builds a preset by name (``weights=`` loads a file into it);
 - :func:`load_model` builds whatever network a weights file holds: a Lightning ``.ckpt`` of
   ``baryir fit``, an exported ``.safetensors`` or the authors' released ``.pth``/``.pt`` (read
