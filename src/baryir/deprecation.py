@@ -28,7 +28,8 @@ def deprecated_names(module: str, names: Mapping[str, str]) -> Callable[[str], A
     """A module ``__getattr__`` serving ``names``: old name -> ``"package.module:new_name"``.
 
     Example:
-        >>> __getattr__ = deprecated_names(__name__, {"Source": "baryir.data:ImageSource"})
+        >>> old = {"SourceDataset": "baryir.data.datasets.base:DegradationDataset"}
+        >>> __getattr__ = deprecated_names("baryir.data", old)
     """
 
     def __getattr__(name: str) -> Any:
