@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from baryir.models import create_model  # noqa: E402
+from baryir.models import create_model, list_models  # noqa: E402
 
 dependencies = ["torch", "safetensors"]
 
@@ -26,11 +26,5 @@ def _entry(preset: str):  # noqa: ANN202 - builds the entry functions below
     return entry
 
 
-baryir = _entry("baryir")
-baryir_tiny = _entry("baryir-tiny")
-baryir_promptir = _entry("baryir-promptir")
-baryir_promptir_tiny = _entry("baryir-promptir-tiny")
-restormer = _entry("restormer")
-restormer_tiny = _entry("restormer-tiny")
-promptir = _entry("promptir")
-promptir_tiny = _entry("promptir-tiny")
+# One entry per registered preset, named from the registry (the names are listed there once).
+globals().update({name.replace("-", "_"): _entry(name) for name in list_models()})

@@ -23,10 +23,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, set_threads  # noqa: E402
 
-from baryir.data.datasets.files import find_images  # noqa: E402
 from baryir.data.transforms import center_crop  # noqa: E402
 from baryir.inference import native_bf16, restore  # noqa: E402
-from baryir.io.image import read_image  # noqa: E402
+from baryir.io.image import list_images, read_image  # noqa: E402
 from baryir.metrics import psnr_ssim  # noqa: E402
 from baryir.models import create_model, load_model  # noqa: E402
 
@@ -69,7 +68,9 @@ def main() -> None:
     networks = {"baryir (random weights)": create_model("baryir")}
     networks |= {Path(ckpt).name: load_model(ckpt) for ckpt in args.ckpt}
     for set_name in args.sets:
-        files = find_images(args.root / set_name)[: args.max_images]
+        files = list_images(args.root / set_name, recursive=True, allow_empty=False)[
+            : args.max_images
+        ]
         images = [read_image(f) for f in files]
         if args.crop:
             images = [center_crop(image, args.crop).contiguous() for image in images]

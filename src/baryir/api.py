@@ -1,15 +1,11 @@
-"""The Python API, mirroring the command line: ``restore`` (``baryir restore``) and ``evaluate``
-(``baryir suite`` / ``baryir compare``).
+"""Deprecated: ``restore`` and ``evaluate`` are ``baryir.restore`` and ``baryir.evaluate``
+(see :mod:`baryir`); this module goes in the next release."""
 
-Example:
-    >>> import baryir
-    >>> from baryir.models import create_model
-    >>> model = create_model("baryir-tiny")
-    >>> out = baryir.restore(model, torch.rand(3, 64, 64))  # doctest: +SKIP
-    >>> rows = baryir.evaluate(model, ["CBSD68:25", "Rain100H"], max_images=2)  # doctest: +SKIP
-"""
+from baryir.deprecation import warn_deprecated
 
-from baryir.evaluation.runner import evaluate
-from baryir.inference import restore
+warn_deprecated("baryir.api", "baryir.restore / baryir.evaluate", stacklevel=2)
+
+from baryir.evaluation.runner import evaluate  # noqa: E402
+from baryir.inference import restore  # noqa: E402
 
 __all__ = ["evaluate", "restore"]

@@ -7,7 +7,7 @@ import torch
 from torch.utils.data import BatchSampler, DataLoader, Dataset
 from torch.utils.data.distributed import DistributedSampler
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 from baryir.data.mixing import (
     MixedDataset,
     lengths_from_proportions,
@@ -17,7 +17,7 @@ from baryir.data.mixing import (
 from baryir.data.samplers import SourceBalancedBatchSampler
 
 
-class _Toy(SourceDataset):
+class _Toy(DegradationDataset):
     def __init__(self, n: int, source: int) -> None:
         self.n, self.source_id, self.degradation_id = n, source, source
         self.label, self.train, self.task, self.image_count = f"toy{source}", True, None, n

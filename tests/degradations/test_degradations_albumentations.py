@@ -25,7 +25,7 @@ from baryir.degradations import (
     build_degradation,
     generator_for,
 )
-from baryir.degradations.albumentations import AlbumentationsEffect
+from baryir.degradations.adapter import AlbumentationsEffect
 
 # class, a mild and a strong strength (the identity is the class's ``identity``)
 EFFECTS = [

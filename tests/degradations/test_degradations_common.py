@@ -5,33 +5,20 @@ import pickle
 import pytest
 import torch
 
-from baryir.degradations import Degradation, build_degradation
+from baryir.degradations import Degradation, available_degradations, build_degradation
 
+# Every registered name with its defaults (but "clean", the identity: it ignores the seed),
+# plus arguments, levels and mixtures.
 SPECS = [
+    *(name for name in available_degradations() if name != "clean"),
     "noise:25",
     "noise:15-50",
-    "rain",
     "rain:heavy",
-    "haze",
     "motion_blur:7-21",
     "defocus:1-4",
     "jpeg:10-90",
-    "lowlight",
-    "colorcast",
     "noise:25+jpeg:30",
     "haze:0.1+defocus:2+noise:15",
-    "snow",
-    "fog",
-    "sun_flare",
-    "shadow",
-    "spatter",
-    "illumination",
-    "iso_noise",
-    "shot_noise",
-    "downscale",
-    "zoom_blur",
-    "glass_blur",
-    "chromatic_aberration",
     "haze+snow+lowlight",
 ]
 

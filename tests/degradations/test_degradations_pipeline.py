@@ -1,4 +1,6 @@
-"""Spec strings, mixtures and stable per-file seeds."""
+"""Spec strings, mixtures, the registry of names and stable per-file seeds."""
+
+import inspect
 
 import pytest
 import torch
@@ -29,9 +31,11 @@ from baryir.degradations import (
     available_degradations,
     build_degradation,
     generator_for,
+    register_degradation,
     seed_from_name,
 )
 from baryir.degradations.rain import RAIN_PRESETS
+from baryir.degradations.registry import degradation_entry
 
 
 @pytest.mark.parametrize(
@@ -125,6 +129,18 @@ def test_available_degradations() -> None:
     }
     for name in names:
         assert build_degradation(name).name == name
+
+
+def test_registry_entries_are_consistent() -> None:
+    for name in available_degradations():
+        entry = degradation_entry(name)
+        assert entry.cls.name == name and entry.cls.argument == entry.argument
+        if entry.argument is not None:
+            assert entry.argument in inspect.signature(entry.cls).parameters
+    with pytest.raises(ValueError, match="degradation 'noise' is already registered"):
+        register_degradation("noise", argument="sigma")(GaussianNoise)
+    with pytest.raises(ValueError, match="give argument or levels, not both"):
+        register_degradation("drizzle", argument="density", levels=RAIN_PRESETS)
 
 
 def test_compound_of_new_and_old_degradations() -> None:

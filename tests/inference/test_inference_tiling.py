@@ -143,7 +143,7 @@ def test_restore_shapes_clamp_eval_and_no_grad(named_tuple: bool) -> None:
 def test_restore_falls_back_to_tiles_on_oom(caplog: pytest.LogCaptureFixture) -> None:
     model = _PointwiseModel(max_pixels=150 * 150)
     image = _image(1, 3, 300, 200)
-    with caplog.at_level(logging.WARNING, logger="baryir.inference.restore"):
+    with caplog.at_level(logging.WARNING, logger="baryir.inference.restoring"):
         out = restore(model, image)
     torch.testing.assert_close(out, _expected(image), atol=1e-6, rtol=0)
     assert model.calls[0] == (1, 3, 300, 200)  # the full pass was tried first
@@ -172,3 +172,10 @@ def test_restore_rejects_bad_input() -> None:
 class _DictModel(nn.Module):
     def forward(self, x: Tensor) -> dict[str, Tensor]:
         return {"restored": x}
+
+
+def test_restore_is_the_function_not_its_module() -> None:
+    import baryir.inference
+    import baryir.inference.restoring
+
+    assert baryir.inference.restore is baryir.inference.restoring.restore

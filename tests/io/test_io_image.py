@@ -243,6 +243,10 @@ def test_list_images_sorted_filtered(tmp_path: Path) -> None:
     assert ".jpeg" in IMAGE_EXTENSIONS
     with pytest.raises(FileNotFoundError, match="missing"):
         list_images(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    assert list_images(tmp_path / "empty") == []
+    with pytest.raises(ValueError, match="no image files .* found in .*empty"):
+        list_images(tmp_path / "empty", allow_empty=False)
 
 
 def test_read_image_info(tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ class _AffineMap(nn.Module):
 
 
 class _TinyPotentials(nn.Module):
-    """One small MLP per source, same interface as baryir.models.potentials.DualPotentials."""
+    """One small MLP per source, same interface as baryir.models.dual_potentials.DualPotentials."""
 
     def __init__(self, hidden: int = 32) -> None:
         super().__init__()

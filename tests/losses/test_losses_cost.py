@@ -1,9 +1,9 @@
-"""transport_cost / TransportCost: smoke, exception, known values, gradcheck, module == function."""
+"""transport_cost: smoke, exception, known values, gradcheck."""
 
 import pytest
 import torch
 
-from baryir.losses import TransportCost, transport_cost
+from baryir.losses import transport_cost
 
 
 def test_smoke_shape() -> None:
@@ -40,9 +40,3 @@ def test_gradcheck(squared: bool) -> None:
     z = torch.randn(2, 3, 2, 2, dtype=torch.float64, requires_grad=True)
     b = torch.randn(2, 3, 2, 2, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x, y: transport_cost(x, y, squared=squared), (z, b))
-
-
-@pytest.mark.parametrize("squared", [False, True])
-def test_module_equals_function(squared: bool) -> None:
-    z, b = torch.randn(4, 6), torch.randn(4, 6)
-    torch.testing.assert_close(TransportCost(squared)(z, b), transport_cost(z, b, squared))

@@ -1,10 +1,10 @@
-"""pixel_loss / charbonnier_loss: smoke, exception, known values, gradcheck, module == function."""
+"""pixel_loss / charbonnier_loss: smoke, exception, known values, gradcheck."""
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from baryir.losses import PixelLoss, charbonnier_loss, pixel_loss
+from baryir.losses import charbonnier_loss, pixel_loss
 
 
 def test_l1_equals_torch() -> None:
@@ -38,9 +38,3 @@ def test_gradcheck_charbonnier() -> None:
     x = torch.rand(1, 3, 2, 2, dtype=torch.float64, requires_grad=True)
     y = torch.rand(1, 3, 2, 2, dtype=torch.float64)
     assert torch.autograd.gradcheck(lambda a: charbonnier_loss(a, y), (x,))
-
-
-@pytest.mark.parametrize("kind", ["l1", "charbonnier"])
-def test_module_equals_function(kind: str) -> None:
-    x, y = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
-    torch.testing.assert_close(PixelLoss(kind)(x, y), pixel_loss(x, y, kind))

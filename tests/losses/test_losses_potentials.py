@@ -5,9 +5,6 @@ import torch
 from torch import Tensor, nn
 
 from baryir.losses import (
-    CongruencePenalty,
-    PotentialNetworkTerm,
-    PotentialsStepLoss,
     congruence_penalty,
     potential_network_term,
     potentials_step_loss,
@@ -111,21 +108,4 @@ def test_gradcheck() -> None:
     lambdas = LAMBDAS.double()
     assert torch.autograd.gradcheck(
         lambda x: potential_network_term(potentials, x, source, lambdas), (b,)
-    )
-
-
-def test_modules_equal_functions() -> None:
-    potentials, b, source = _hand_case()
-    torch.testing.assert_close(
-        PotentialNetworkTerm()(potentials, b, source, LAMBDAS),
-        potential_network_term(potentials, b, source, LAMBDAS),
-    )
-    torch.testing.assert_close(
-        CongruencePenalty(3.0)(potentials, b, LAMBDAS),
-        congruence_penalty(potentials, b, LAMBDAS, 3.0),
-    )
-    torch.testing.assert_close(
-        PotentialsStepLoss(3.0)(potentials, b, source, LAMBDAS),
-        potentials_step_loss(potentials, b, source, LAMBDAS)
-        + congruence_penalty(potentials, b, LAMBDAS, 3.0),
     )

@@ -11,12 +11,16 @@ from safetensors.torch import save_file
 
 from baryir.models import (
     RestorationOutput,
+    Restormer,
     create_model,
     export_model,
     list_models,
     load_model,
     model_config,
+    register_model,
+    registry,
 )
+from baryir.models.base import config_fields
 
 PRESETS = {
     "baryir",
@@ -32,7 +36,7 @@ FULL_SIZES = {
     "baryir": 53_549_774,  # released 53,765,070 less the six unused convs (215,296)
     "promptir": 35_376_967,  # released 35,592,263 less the same six convs
     "restormer": 26_126_644,  # published Restormer
-    "baryir-promptir": 65_265_683,  # our design, see BaryNetP
+    "baryir-promptir": 65_265_683,  # our design, BaryNet with PROMPT_DIMS
 }
 TINY = sorted(name for name in PRESETS if name.endswith("-tiny"))
 
@@ -137,3 +141,38 @@ def test_load_model_names_the_network_and_the_file(tmp_path: Path) -> None:
     assert load_model(tmp_path / "raw.pth", "restormer-tiny").preset_name == "restormer-tiny"
     with pytest.raises(ValueError, match=r"raw.pth: weights do not fit BaryNet: missing"):
         load_model(tmp_path / "raw.pth", "baryir-tiny")
+
+
+def test_config_is_the_constructor_call() -> None:
+    # The signature is the one source: every argument, defaults included, sequences as lists.
+    model = create_model("restormer-tiny", dim=8)
+    assert model_config(model) == {
+        "in_channels": 3,
+        "dim": 8,
+        "num_blocks": [1, 2, 2, 2],
+        "num_refinement_blocks": 1,
+        "heads": [1, 2, 4, 8],
+        "ffn_expansion_factor": 2.0,
+    }
+    for name in list_models():
+        preset = registry._MODELS.get(name)
+        assert set(config_fields(preset.cls)) >= set(preset.kwargs)
+
+
+def test_a_subclass_records_its_own_arguments() -> None:
+    class Wide(Restormer):
+        def __init__(self, width: int = 16) -> None:
+            super().__init__(dim=width, num_blocks=(1, 1, 1, 1), num_refinement_blocks=1)
+
+    assert Wide(width=8).config == {"width": 8}
+    with pytest.raises(TypeError, match="cannot be recorded in a config"):
+
+        class Loose(Restormer):
+            def __init__(self, **kwargs: int) -> None:
+                super().__init__(**kwargs)
+
+
+def test_preset_arguments_are_checked_at_definition() -> None:
+    with pytest.raises(ValueError, match="Restormer has no arguments \\['prompt_dims'\\]"):
+        register_model("restormer-prompts", prompt_dims=(1, 2, 3))(Restormer)
+    assert "restormer-prompts" not in list_models()

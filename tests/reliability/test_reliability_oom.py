@@ -53,7 +53,7 @@ def test_restore_falls_back_to_tiles_on_out_of_memory(tmp_path: Path, oom_model,
     image = tmp_path / "big.png"
     write_image(image, torch.rand(3, 100, 120))
     out = tmp_path / "out"
-    with caplog.at_level(logging.WARNING, logger="baryir.inference.restore"):
+    with caplog.at_level(logging.WARNING, logger="baryir.inference.restoring"):
         code = main(["restore", str(image), "--ckpt", "unused", "--output", str(out)])
     assert code == 0
     assert "out of memory" in caplog.text and "retrying with 64-pixel tiles" in caplog.text

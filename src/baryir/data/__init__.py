@@ -9,8 +9,8 @@ Example:
 
 from baryir.data.datamodule import DEFAULT_EVAL_SETS, DEFAULT_TASKS, RestorationDataModule
 from baryir.data.datasets import (
+    DegradationDataset,
     PairedSource,
-    SourceDataset,
     SyntheticSource,
     build_test_set,
     bundled_source,
@@ -20,18 +20,19 @@ from baryir.data.degradation_tasks import SOURCE_NAMES, TASKS, TaskInfo, resolve
 from baryir.data.mixing import MixedDataset, source_weights
 from baryir.data.samplers import SourceBalancedBatchSampler
 from baryir.data.transforms import PairedRandomCrop, dihedral
+from baryir.deprecation import deprecated_names
 
 __all__ = [
     "DEFAULT_EVAL_SETS",
     "DEFAULT_TASKS",
     "SOURCE_NAMES",
     "TASKS",
+    "DegradationDataset",
     "MixedDataset",
     "PairedRandomCrop",
     "PairedSource",
     "RestorationDataModule",
     "SourceBalancedBatchSampler",
-    "SourceDataset",
     "SyntheticSource",
     "TaskInfo",
     "build_test_set",
@@ -42,3 +43,7 @@ __all__ = [
     "resolve_tasks",
     "source_weights",
 ]
+
+__getattr__ = deprecated_names(
+    __name__, {"SourceDataset": "baryir.data.datasets.base:DegradationDataset"}
+)

@@ -50,7 +50,7 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset as SourceDataset
 from baryir.data.datasets.bundled import bundled_eval_source, bundled_source
 from baryir.data.datasets.layout import layout_sources
 from baryir.data.datasets.synthetic import SyntheticSource

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 
 __all__ = ["MixedDataset", "lengths_from_proportions", "lengths_from_repeats", "source_weights"]
 
@@ -83,7 +83,9 @@ class MixedDataset(Dataset):
         lengths: epoch length of each (default: their own sizes).
     """
 
-    def __init__(self, datasets: Sequence[SourceDataset], lengths: Sequence[int] | None = None):
+    def __init__(
+        self, datasets: Sequence[DegradationDataset], lengths: Sequence[int] | None = None
+    ):
         if not datasets:
             raise ValueError("MixedDataset needs at least one dataset")
         self.datasets = list(datasets)

@@ -2,7 +2,8 @@
 
 Every degradation is a picklable callable ``d(image, generator=None) -> Tensor`` with a
 ``name`` and ``params()``; see :mod:`baryir.degradations.base` for the randomness convention and
-:func:`build_degradation` for spec strings such as ``"noise:25+jpeg:30"``.
+:func:`build_degradation` for spec strings such as ``"noise:25+jpeg:30"`` (the names:
+:func:`available_degradations`, registered by each class with :func:`register_degradation`).
 
 Example:
     >>> import torch
@@ -27,14 +28,9 @@ from baryir.degradations.identity import Identity
 from baryir.degradations.jpeg import JPEGCompression
 from baryir.degradations.lowlight import LowLight
 from baryir.degradations.noise import GaussianNoise
-from baryir.degradations.pipeline import (
-    Compose,
-    available_degradations,
-    build_degradation,
-    generator_for,
-    seed_from_name,
-)
+from baryir.degradations.pipeline import Compose, build_degradation, generator_for, seed_from_name
 from baryir.degradations.rain import RainStreaks
+from baryir.degradations.registry import available_degradations, register_degradation
 from baryir.degradations.snow import Snowfall
 from baryir.degradations.weather import Fog, Illumination, Shadow, Spatter, SunFlare
 
@@ -65,5 +61,6 @@ __all__ = [
     "available_degradations",
     "build_degradation",
     "generator_for",
+    "register_degradation",
     "seed_from_name",
 ]

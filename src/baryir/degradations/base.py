@@ -72,13 +72,17 @@ def uniform(
 class Degradation(ABC):
     """Base class: a picklable, seeded callable on images in [0, 1].
 
-    Subclasses set ``name`` and implement :meth:`sample_params` (per-image parameters, each a
-    ``(B,)`` tensor), :meth:`apply` (the degradation for given parameters) and :meth:`params`
-    (the configuration, for reports: a fixed value as ``key``, a range as ``key_min``/``key_max``).
+    Subclasses are registered under their ``name`` with
+    :func:`~baryir.degradations.registry.register_degradation` (which also sets ``argument``,
+    the constructor argument a spec ``"name:ARG"`` sets) and implement :meth:`sample_params`
+    (per-image parameters, each a ``(B,)`` tensor), :meth:`apply` (the degradation for given
+    parameters) and :meth:`params` (the configuration, for reports: a fixed value as ``key``,
+    a range as ``key_min``/``key_max``).
     To know the exact parameters one call used, call ``sample_params`` then ``apply`` yourself.
     """
 
     name: str = "degradation"
+    argument: str | None = None
 
     def sample_params(
         self, batch: int, generator: torch.Generator | None, like: Tensor

@@ -10,6 +10,7 @@ from kornia.filters import filter2d, get_motion_kernel2d
 from torch import Tensor
 
 from baryir.degradations.base import Degradation, ParamRange, as_range, range_params, uniform
+from baryir.degradations.registry import register_degradation
 
 __all__ = [
     "DefocusBlur",
@@ -75,6 +76,7 @@ def _pad_to(kernel: Tensor, size: int) -> Tensor:
     return F.pad(kernel, (pad, pad, pad, pad))
 
 
+@register_degradation("motion_blur", argument="kernel_size")
 class MotionBlur(Degradation):
     """Uniform linear motion blur (camera shake along a line), kernels from kornia.
 
@@ -85,8 +87,6 @@ class MotionBlur(Degradation):
     bilinearly; every kernel sums to 1 (mean-preserving). Reflect border; filtered by FFT so
     long kernels cost no more than short ones. ``params()`` returns the configuration.
     """
-
-    name = "motion_blur"
 
     def __init__(
         self,
@@ -150,14 +150,13 @@ def disk_kernel(radius: Tensor, size: int | None = None) -> Tensor:
     return weights / weights.sum(dim=(-2, -1), keepdim=True)
 
 
+@register_degradation("defocus", argument="radius")
 class DefocusBlur(Degradation):
     """Out-of-focus blur: correlation with a uniform disk (the thin-lens circle of confusion).
 
     ``radius`` in pixels, default 1..4 (allowed 0..25), one draw per image, fractional radii
     allowed. Kernels sum to 1 (mean-preserving). ``params()`` returns the configuration.
     """
-
-    name = "defocus"
 
     def __init__(self, radius: ParamRange = (1.0, 4.0)) -> None:
         self.radius = as_range(radius, "DefocusBlur radius", 0.0, 25.0)

@@ -1,6 +1,6 @@
 """Camera and lens faults from albumentations: sensor noise, low resolution, optical blur, fringes.
 
-Every class here is an :class:`~baryir.degradations.albumentations.AlbumentationsEffect`: one
+Every class here is an :class:`~baryir.degradations.adapter.AlbumentationsEffect`: one
 strength per image (a number or a ``(min, max)`` range), seeded per image from the generator,
 RGB images ``(3, H, W)`` or ``(B, 3, H, W)`` in [0, 1] in and out. Spec names: ``iso_noise``,
 ``shot_noise``, ``downscale``, ``zoom_blur``, ``glass_blur``, ``chromatic_aberration``.
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from baryir.degradations.albumentations import AlbumentationsEffect, load_albumentations
+from baryir.degradations.adapter import AlbumentationsEffect, load_albumentations
 from baryir.degradations.base import ParamRange
+from baryir.degradations.registry import register_degradation
 
 if TYPE_CHECKING:
     from albumentations.core.transforms_interface import BasicTransform
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["ChromaticAberration", "Downscale", "GlassBlur", "ISONoise", "ShotNoise", "ZoomBlur"]
 
 
+@register_degradation("iso_noise", argument="intensity")
 class ISONoise(AlbumentationsEffect):
     """High-ISO sensor noise (``A.ISONoise``): luminance noise plus a per-pixel hue shift.
 
@@ -32,8 +34,6 @@ class ISONoise(AlbumentationsEffect):
         >>> noisy = ISONoise(0.3)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "iso_noise"
-    strength = "intensity"
     limits = (0.0, 1.0)
 
     def __init__(self, intensity: ParamRange = (0.1, 0.5)) -> None:
@@ -43,6 +43,7 @@ class ISONoise(AlbumentationsEffect):
         return load_albumentations().ISONoise(intensity=(value, value), p=1.0)
 
 
+@register_degradation("shot_noise", argument="scale")
 class ShotNoise(AlbumentationsEffect):
     """Photon (shot) noise (``A.ShotNoise``): Poisson counts in linear light (gamma 2.2).
 
@@ -54,8 +55,6 @@ class ShotNoise(AlbumentationsEffect):
         >>> noisy = ShotNoise(0.05)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "shot_noise"
-    strength = "scale"
     limits = (0.0, 1.0)
 
     def __init__(self, scale: ParamRange = (0.01, 0.1)) -> None:
@@ -65,6 +64,7 @@ class ShotNoise(AlbumentationsEffect):
         return load_albumentations().ShotNoise(scale_range=(value, value), p=1.0)
 
 
+@register_degradation("downscale", argument="scale")
 class Downscale(AlbumentationsEffect):
     """Low resolution (``A.Downscale``): shrink by ``scale`` (area), enlarge back (bilinear).
 
@@ -75,8 +75,6 @@ class Downscale(AlbumentationsEffect):
         >>> small = Downscale(0.25)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "downscale"
-    strength = "scale"
     limits = (0.05, 1.0)
     identity = 1.0
 
@@ -93,6 +91,7 @@ class Downscale(AlbumentationsEffect):
         )
 
 
+@register_degradation("zoom_blur", argument="factor")
 class ZoomBlur(AlbumentationsEffect):
     """Zoom blur (``A.ZoomBlur``): the mean of 8 copies zoomed about the centre, 1 to ``factor``.
 
@@ -103,8 +102,6 @@ class ZoomBlur(AlbumentationsEffect):
         >>> zoomed = ZoomBlur(1.1)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "zoom_blur"
-    strength = "factor"
     limits = (1.0, 1.5)
     identity = 1.0
 
@@ -118,6 +115,7 @@ class ZoomBlur(AlbumentationsEffect):
         )
 
 
+@register_degradation("glass_blur", argument="delta")
 class GlassBlur(AlbumentationsEffect):
     """Frosted glass (``A.GlassBlur``): Gaussian blur, local pixel swaps, Gaussian blur again.
 
@@ -128,8 +126,6 @@ class GlassBlur(AlbumentationsEffect):
         >>> frosted = GlassBlur(2)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "glass_blur"
-    strength = "delta"
     limits = (0.0, 10.0)
     integer = True
 
@@ -142,6 +138,7 @@ class GlassBlur(AlbumentationsEffect):
         )
 
 
+@register_degradation("chromatic_aberration", argument="distortion")
 class ChromaticAberration(AlbumentationsEffect):
     """Lateral chromatic aberration (``A.ChromaticAberration``): red and blue radially displaced.
 
@@ -155,8 +152,6 @@ class ChromaticAberration(AlbumentationsEffect):
         >>> fringed = ChromaticAberration(0.1)(image, generator)
     """
 
-    name = "chromatic_aberration"
-    strength = "distortion"
     limits = (0.0, 0.5)
 
     def __init__(self, distortion: ParamRange = (0.02, 0.1)) -> None:

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor
 
 from baryir.degradations.base import Degradation, ParamRange, as_range, range_params, uniform, view4
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["ColorCast"]
 
@@ -14,6 +15,7 @@ _GREEN_VEIL = (0.05, 0.55, 0.45)
 _BLUE_VEIL = (0.05, 0.35, 0.65)
 
 
+@register_degradation("colorcast", argument="distance")
 class ColorCast(Degradation):
     """Underwater image formation ``I_c = J_c t_c + B_c (1 - t_c)``, ``t_c = exp(-a_c D)``.
 
@@ -25,8 +27,6 @@ class ColorCast(Degradation):
     At distance 4 the top row keeps 14% of its red and 79% of its blue. RGB input only.
     ``params()`` returns the configuration.
     """
-
-    name = "colorcast"
 
     def __init__(
         self,

@@ -8,6 +8,7 @@ from kornia.filters import gaussian_blur2d
 from torch import Tensor
 
 from baryir.degradations.base import Degradation, ParamRange, as_range, range_params, uniform, view4
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["Haze", "depth_proxy", "transmission"]
 
@@ -49,6 +50,7 @@ def transmission(depth: Tensor, beta: Tensor | float) -> Tensor:
     return torch.exp(-beta * depth)
 
 
+@register_degradation("haze", argument="beta")
 class Haze(Degradation):
     """Haze ``I = J t + A (1 - t)``, ``t = exp(-beta d)``, as RESIDE synthesises it.
 
@@ -60,8 +62,6 @@ class Haze(Degradation):
     haze) and the near end 0.96 to 0.82: visible, never a blank veil. ``beta = 0`` is the
     identity. ``params()`` returns the configuration.
     """
-
-    name = "haze"
 
     def __init__(
         self,

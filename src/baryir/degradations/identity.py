@@ -6,10 +6,12 @@ import torch
 from torch import Tensor
 
 from baryir.degradations.base import Degradation
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["Identity"]
 
 
+@register_degradation("clean")
 class Identity(Degradation):
     """Return the image unchanged (spec ``"clean"``): input = target.
 
@@ -21,8 +23,6 @@ class Identity(Degradation):
         >>> bool((Identity()(x) == x).all())
         True
     """
-
-    name = "clean"
 
     def apply(
         self, image: Tensor, params: dict[str, Tensor], generator: torch.Generator | None

@@ -12,6 +12,7 @@ from PIL import Image
 from torch import Tensor
 
 from baryir.degradations.base import Degradation, ParamRange, as_range, range_params, uniform
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["JPEGCompression", "pil_jpeg"]
 
@@ -32,6 +33,7 @@ def pil_jpeg(image: Tensor, quality: int) -> Tensor:
     return out.to(device=image.device, dtype=image.dtype) / 255.0
 
 
+@register_degradation("jpeg", argument="quality")
 class JPEGCompression(Degradation):
     """JPEG at ``quality`` (the IJG/libjpeg 1..100 scale; default range 10..90, one per image).
 
@@ -41,8 +43,6 @@ class JPEGCompression(Degradation):
     (batched, on the image's device, differentiable, RGB only, an approximation of the codec
     with the same quality scale; output not quantised). ``params()`` returns the configuration.
     """
-
-    name = "jpeg"
 
     def __init__(
         self, quality: ParamRange = (10, 90), backend: Literal["pil", "kornia"] = "pil"

@@ -14,10 +14,12 @@ from baryir.degradations.base import (
     uniform,
     view4,
 )
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["LowLight"]
 
 
+@register_degradation("lowlight", argument="exposure")
 class LowLight(Degradation):
     """Under-exposure ``x' = exposure * x ** gamma`` then Poisson-Gaussian noise, LOL-like.
 
@@ -30,8 +32,6 @@ class LowLight(Degradation):
     0.02..0.16. Poisson draws use ``torch.poisson`` on the generator's device.
     ``params()`` returns the configuration.
     """
-
-    name = "lowlight"
 
     def __init__(
         self,

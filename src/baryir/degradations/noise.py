@@ -16,10 +16,12 @@ from baryir.degradations.base import (
     uniform,
     view4,
 )
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["GaussianNoise"]
 
 
+@register_degradation("noise", argument="sigma")
 class GaussianNoise(Degradation):
     """AWGN as in the paper's data pipeline: ``y = Q(clip(255 x + sigma n))/255``, ``n ~ N(0, 1)``.
 
@@ -35,8 +37,6 @@ class GaussianNoise(Degradation):
     Example:
         >>> noisy = GaussianNoise(25)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
-
-    name = "noise"
 
     def __init__(
         self,

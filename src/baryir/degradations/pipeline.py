@@ -10,24 +10,7 @@ import torch
 from torch import Tensor
 
 from baryir.degradations.base import Degradation, ParamRange
-from baryir.degradations.blur import DefocusBlur, MotionBlur
-from baryir.degradations.camera import (
-    ChromaticAberration,
-    Downscale,
-    GlassBlur,
-    ISONoise,
-    ShotNoise,
-    ZoomBlur,
-)
-from baryir.degradations.colorcast import ColorCast
-from baryir.degradations.haze import Haze
-from baryir.degradations.identity import Identity
-from baryir.degradations.jpeg import JPEGCompression
-from baryir.degradations.lowlight import LowLight
-from baryir.degradations.noise import GaussianNoise
-from baryir.degradations.rain import RAIN_PRESETS, RainStreaks
-from baryir.degradations.snow import Snowfall
-from baryir.degradations.weather import Fog, Illumination, Shadow, Spatter, SunFlare
+from baryir.degradations.registry import available_degradations, degradation_entry
 
 __all__ = [
     "Compose",
@@ -94,58 +77,16 @@ def _parse_range(arg: str, spec: str) -> ParamRange:
     return lo if match.group(2) is None else (lo, float(match.group(2)))
 
 
-def _rain(arg: str | None, spec: str) -> Degradation:
-    if arg is None:
-        return RainStreaks()
-    if arg not in RAIN_PRESETS:
-        valid = ", ".join(RAIN_PRESETS)
-        raise ValueError(f"bad rain level {arg!r} in degradation spec {spec!r}; valid: {valid}")
-    return RainStreaks.preset(arg)
-
-
-# name -> (class, the constructor argument that "name:ARG" sets); "rain" takes a preset instead.
-_NUMERIC: dict[str, tuple[type[Degradation], str]] = {
-    "noise": (GaussianNoise, "sigma"),
-    "haze": (Haze, "beta"),
-    "motion_blur": (MotionBlur, "kernel_size"),
-    "defocus": (DefocusBlur, "radius"),
-    "jpeg": (JPEGCompression, "quality"),
-    "lowlight": (LowLight, "exposure"),
-    "colorcast": (ColorCast, "distance"),
-    "snow": (Snowfall, "amount"),
-    "fog": (Fog, "density"),
-    "sun_flare": (SunFlare, "radius"),
-    "shadow": (Shadow, "intensity"),
-    "spatter": (Spatter, "intensity"),
-    "illumination": (Illumination, "intensity"),
-    "iso_noise": (ISONoise, "intensity"),
-    "shot_noise": (ShotNoise, "scale"),
-    "downscale": (Downscale, "scale"),
-    "zoom_blur": (ZoomBlur, "factor"),
-    "glass_blur": (GlassBlur, "delta"),
-    "chromatic_aberration": (ChromaticAberration, "distortion"),
-}
-
-
-def available_degradations() -> list[str]:
-    """The names :func:`build_degradation` accepts, sorted."""
-    return sorted([*_NUMERIC, "rain", "clean"])
-
-
 def build_degradation(spec: str) -> Degradation:
     """Build a degradation from a spec string such as ``"noise:25"`` or ``"noise:15-50+jpeg:30"``.
 
     Grammar: parts joined by ``+`` (a :class:`Compose`, applied left to right); each part is
-    ``name`` or ``name:arg``. Arguments: ``noise:SIGMA`` (0..255 units), ``rain:LEVEL``
-    (light/medium/heavy), ``haze:BETA``, ``motion_blur:SIZE`` (odd), ``defocus:RADIUS``,
-    ``jpeg:QUALITY``, ``lowlight:EXPOSURE``, ``colorcast:DISTANCE``, ``clean`` (the identity,
-    no argument); falling ``snow:AMOUNT``; from albumentations (``weather.py``, ``camera.py``):
-    ``fog:DENSITY``, ``sun_flare:RADIUS``, ``shadow:INTENSITY``, ``spatter:INTENSITY``,
-    ``illumination:INTENSITY``, ``iso_noise:INTENSITY``, ``shot_noise:SCALE``,
-    ``downscale:SCALE``, ``zoom_blur:FACTOR``, ``glass_blur:DELTA``,
-    ``chromatic_aberration:DISTORTION``. Numeric arguments take ``N`` or ``MIN-MAX`` (drawn per
-    image). Without an argument the class defaults apply; each class documents its allowed
-    range and default.
+    ``name`` or ``name:arg``, ``name`` one of :func:`available_degradations`, each registered
+    with its class (:func:`~baryir.degradations.registry.register_degradation`). ``name:N`` or
+    ``name:MIN-MAX`` (drawn per image) sets the one argument the class registers (``noise:SIGMA``
+    in 0..255 units, ``jpeg:QUALITY``, ...); ``rain:LEVEL`` takes a level (light/medium/heavy);
+    ``clean`` (the identity) takes no argument. Without an argument the class defaults apply;
+    each class documents its argument's allowed range and default.
     """
     parts = [part.strip() for part in spec.split("+")]
     if not spec.strip() or any(not part for part in parts):
@@ -155,23 +96,32 @@ def build_degradation(spec: str) -> Degradation:
         name, _, arg = part.partition(":")
         name = name.strip().lower()
         arg = arg.strip() if ":" in part else None
-        if name == "rain":
-            built.append(_rain(arg, spec))
-        elif name == "clean":
-            if arg is not None:
-                raise ValueError(f"'clean' takes no argument in degradation spec {spec!r}")
-            built.append(Identity())
-        elif name in _NUMERIC:
-            cls, key = _NUMERIC[name]
-            value = None if arg is None else _parse_range(arg, spec)
-            try:
-                built.append(cls() if value is None else cls(**{key: value}))
-            except ValueError as exc:
-                raise ValueError(f"{exc} (in degradation spec {spec!r})") from None
-        else:
-            valid = ", ".join(available_degradations())
-            raise ValueError(f"unknown degradation {name!r} in spec {spec!r}; valid: {valid}")
+        built.append(_build_part(name, arg, spec))
     return built[0] if len(built) == 1 else Compose(built)
+
+
+def _build_part(name: str, arg: str | None, spec: str) -> Degradation:
+    """One ``name[:arg]`` part of ``spec``, as its registry entry says."""
+    if name not in available_degradations():
+        valid = ", ".join(available_degradations())
+        raise ValueError(f"unknown degradation {name!r} in spec {spec!r}; valid: {valid}")
+    entry = degradation_entry(name)
+    if arg is None:
+        return entry.cls()
+    if entry.levels is not None:
+        if arg not in entry.levels:
+            valid = ", ".join(entry.levels)
+            raise ValueError(
+                f"bad {name} level {arg!r} in degradation spec {spec!r}; valid: {valid}"
+            )
+        return entry.cls(**entry.levels[arg])
+    if entry.argument is None:
+        raise ValueError(f"{name!r} takes no argument in degradation spec {spec!r}")
+    value = _parse_range(arg, spec)
+    try:
+        return entry.cls(**{entry.argument: value})
+    except ValueError as exc:
+        raise ValueError(f"{exc} (in degradation spec {spec!r})") from None
 
 
 def seed_from_name(name: str, seed: int = 0) -> int:

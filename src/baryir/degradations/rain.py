@@ -19,6 +19,7 @@ from baryir.degradations.base import (
     view4,
 )
 from baryir.degradations.blur import correlate_valid_fft, odd_sizes
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["RAIN_PRESETS", "RainStreaks"]
 
@@ -30,6 +31,7 @@ RAIN_PRESETS: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
+@register_degradation("rain", levels=RAIN_PRESETS)
 class RainStreaks(Degradation):
     """Rain streaks in the style of Rain100L/H: seeds -> motion-blurred lines -> screen blend.
 
@@ -43,8 +45,6 @@ class RainStreaks(Degradation):
     Allowed: density 0..0.2, length 3..99, angle -80..80, intensity 0..1, width 0..5.
     ``params()`` returns the configuration.
     """
-
-    name = "rain"
 
     def __init__(
         self,

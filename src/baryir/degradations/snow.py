@@ -23,6 +23,7 @@ from baryir.degradations.base import (
     view4,
 )
 from baryir.degradations.blur import correlate_valid_fft
+from baryir.degradations.registry import register_degradation
 
 __all__ = ["SNOW_LAYERS", "Snowfall"]
 
@@ -42,6 +43,7 @@ def _flake_kernel(sigma: float) -> Tensor:
     return torch.exp(-(coords[:, None] ** 2 + coords[None, :] ** 2) / (2 * sigma**2))
 
 
+@register_degradation("snow", argument="amount")
 class Snowfall(Degradation):
     """Falling snow in the style of Snow100K and CDD-11: soft white flakes of three sizes.
 
@@ -57,8 +59,6 @@ class Snowfall(Degradation):
     Example:
         >>> snowy = Snowfall(0.5)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
-
-    name = "snow"
 
     def __init__(self, amount: ParamRange = (0.2, 0.6)) -> None:
         self.amount = as_range(amount, "Snowfall amount", 0.0, 1.0)

@@ -1,6 +1,6 @@
 """Weather and lighting from albumentations: fog, sun flare, cast shadows, lens spatter, light.
 
-Every class here is an :class:`~baryir.degradations.albumentations.AlbumentationsEffect`: one
+Every class here is an :class:`~baryir.degradations.adapter.AlbumentationsEffect`: one
 strength per image (a number or a ``(min, max)`` range), seeded per image from the generator,
 RGB images ``(3, H, W)`` or ``(B, 3, H, W)`` in [0, 1] in and out; the strength ``0`` is the
 identity. Spec names: ``fog``, ``sun_flare``, ``shadow``, ``spatter``, ``illumination``.
@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from baryir.degradations.albumentations import AlbumentationsEffect, load_albumentations
+from baryir.degradations.adapter import AlbumentationsEffect, load_albumentations
 from baryir.degradations.base import ParamRange
+from baryir.degradations.registry import register_degradation
 
 if TYPE_CHECKING:
     from albumentations.core.transforms_interface import BasicTransform
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["Fog", "Illumination", "Shadow", "Spatter", "SunFlare"]
 
 
+@register_degradation("fog", argument="density")
 class Fog(AlbumentationsEffect):
     """Patchy fog (``A.RandomFog``): translucent grey discs, densest at the centre, then a blur.
 
@@ -31,8 +33,6 @@ class Fog(AlbumentationsEffect):
         >>> foggy = Fog(0.5)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "fog"
-    strength = "density"
     limits = (0.0, 1.0)
 
     def __init__(self, density: ParamRange = (0.3, 0.8)) -> None:
@@ -44,6 +44,7 @@ class Fog(AlbumentationsEffect):
         )
 
 
+@register_degradation("sun_flare", argument="radius")
 class SunFlare(AlbumentationsEffect):
     """A sun in the upper half of the frame with its glare and lens ghosts (``A.RandomSunFlare``).
 
@@ -56,8 +57,6 @@ class SunFlare(AlbumentationsEffect):
         >>> flared = SunFlare(0.3)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "sun_flare"
-    strength = "radius"
     limits = (0.0, 1.0)
 
     def __init__(self, radius: ParamRange = (0.2, 0.5)) -> None:
@@ -72,6 +71,7 @@ class SunFlare(AlbumentationsEffect):
         )
 
 
+@register_degradation("shadow", argument="intensity")
 class Shadow(AlbumentationsEffect):
     """One or two hard-edged cast shadows (``A.RandomShadow``): random 5-vertex polygons.
 
@@ -83,8 +83,6 @@ class Shadow(AlbumentationsEffect):
         >>> shaded = Shadow(0.5)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "shadow"
-    strength = "intensity"
     limits = (0.0, 1.0)
 
     def __init__(self, intensity: ParamRange = (0.3, 0.7)) -> None:
@@ -99,6 +97,7 @@ class Shadow(AlbumentationsEffect):
         )
 
 
+@register_degradation("spatter", argument="intensity")
 class Spatter(AlbumentationsEffect):
     """Drops on the lens (``A.Spatter``): a thresholded, smoothed random layer blended on top.
 
@@ -110,8 +109,6 @@ class Spatter(AlbumentationsEffect):
         >>> wet = Spatter(0.6)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "spatter"
-    strength = "intensity"
     limits = (0.0, 1.0)
 
     def __init__(
@@ -129,6 +126,7 @@ class Spatter(AlbumentationsEffect):
         return {**super().params(), "mode": self.mode}
 
 
+@register_degradation("illumination", argument="intensity")
 class Illumination(AlbumentationsEffect):
     """Uneven lighting (``A.Illumination``): a smooth brightening or darkening of part of the frame.
 
@@ -144,8 +142,6 @@ class Illumination(AlbumentationsEffect):
         >>> lit = Illumination(0.15)(torch.rand(3, 64, 64), torch.Generator().manual_seed(0))
     """
 
-    name = "illumination"
-    strength = "intensity"
     limits = (0.0, 0.2)
 
     def __init__(

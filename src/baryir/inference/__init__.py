@@ -1,7 +1,11 @@
-"""Inference helpers: full-image restoration with tiled fallback, fp32 or native bf16."""
+"""Inference helpers: full-image restoration with tiled fallback, fp32 or native bf16.
+
+:func:`restore` lives in :mod:`baryir.inference.restoring` (a module name of its own, so that
+``baryir.inference.restore`` is always the function).
+"""
 
 from baryir.inference.precision import Precision, autocast_for, native_bf16
-from baryir.inference.restore import FALLBACK_TILES, MIN_TILE, restore
+from baryir.inference.restoring import FALLBACK_TILES, MIN_TILE, restore
 from baryir.inference.tiling import blend_ramp, tile_starts, tiled_forward
 
 __all__ = [

@@ -201,23 +201,35 @@ def read_image(path: str | Path, max_pixels: int | None = MAX_IMAGE_PIXELS) -> T
     return torch.from_numpy(np.ascontiguousarray(array)).permute(2, 0, 1).contiguous()
 
 
-def list_images(folder: str | Path, recursive: bool = False) -> list[Path]:
+def list_images(
+    folder: str | Path, recursive: bool = False, allow_empty: bool = True
+) -> list[Path]:
     """Return the image files in ``folder`` (suffix in :data:`IMAGE_EXTENSIONS`), sorted by path.
 
-    Hidden files (names starting with ``.``, e.g. macOS ``._x.png``) are skipped.
+    The one image lister. Hidden files (names starting with ``.``, e.g. macOS ``._x.png``) are
+    skipped.
+
+    Args:
+        folder: the folder.
+        recursive: also the files of its sub-folders (the datasets read folders this way).
+        allow_empty: ``False``: a folder without images is an error (a dataset needs some).
 
     Raises:
         FileNotFoundError: ``folder`` does not exist or is not a directory.
+        ValueError: no image file in ``folder`` and ``allow_empty`` is ``False``.
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"image folder not found: {folder}")
     candidates = folder.rglob("*") if recursive else folder.iterdir()
-    return sorted(
+    files = sorted(
         p
         for p in candidates
         if p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file()
     )
+    if not files and not allow_empty:
+        raise ValueError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {folder}")
+    return files
 
 
 def _quantize(image: Tensor, bit_depth: int) -> np.ndarray:

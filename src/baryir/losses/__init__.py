@@ -1,14 +1,12 @@
-"""Losses of BaryIR: one concept a file, each a function (the maths) and a module."""
+"""Losses of BaryIR: one concept a file, each a function (the maths); the objective
+(:class:`BaryIRObjective`) and the Sinkhorn alignment are the modules that hold state."""
 
-from .contrastive import ResidualContrastLoss, residual_contrast_loss
-from .cost import TransportCost, transport_cost
+from .contrastive import residual_contrast_loss
+from .cost import transport_cost
 from .objective import BaryIRObjective, ObjectiveConfig, WBSolver
-from .orthogonality import OrthogonalityLoss, orthogonality_loss
-from .pixel import PixelLoss, charbonnier_loss, pixel_loss
+from .orthogonality import orthogonality_loss
+from .pixel import charbonnier_loss, pixel_loss
 from .potentials import (
-    CongruencePenalty,
-    PotentialNetworkTerm,
-    PotentialsStepLoss,
     congruence_penalty,
     potential_network_term,
     potentials_step_loss,
@@ -18,15 +16,8 @@ from .sinkhorn import AlignmentResult, SinkhornAlignment, resolve_backend, sinkh
 __all__ = [
     "AlignmentResult",
     "BaryIRObjective",
-    "CongruencePenalty",
     "ObjectiveConfig",
-    "OrthogonalityLoss",
-    "PixelLoss",
-    "PotentialNetworkTerm",
-    "PotentialsStepLoss",
-    "ResidualContrastLoss",
     "SinkhornAlignment",
-    "TransportCost",
     "WBSolver",
     "charbonnier_loss",
     "congruence_penalty",

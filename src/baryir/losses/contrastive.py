@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-__all__ = ["ResidualContrastLoss", "residual_contrast_loss"]
+__all__ = ["residual_contrast_loss"]
 
 
 def residual_contrast_loss(residual: Tensor, labels: Tensor, temperature: float = 0.07) -> Tensor:
@@ -50,22 +50,3 @@ def residual_contrast_loss(residual: Tensor, labels: Tensor, temperature: float 
     positive = labels.unsqueeze(0) == labels.unsqueeze(1)
     positive_logits = logits.masked_fill(~positive, float("-inf"))
     return logits.logsumexp(dim=1) - positive_logits.logsumexp(dim=1)
-
-
-class ResidualContrastLoss(nn.Module):
-    r"""Module form of :func:`residual_contrast_loss`; returns :math:`(B,)`.
-
-    Example:
-        >>> loss = ResidualContrastLoss(temperature=0.07)
-        >>> loss(torch.randn(4, 8), torch.tensor([0, 0, 1, 1])).shape
-        torch.Size([4])
-    """
-
-    def __init__(self, temperature: float = 0.07) -> None:
-        super().__init__()
-        if temperature <= 0:
-            raise ValueError(f"ResidualContrastLoss: temperature must be > 0, got {temperature}")
-        self.temperature = temperature
-
-    def forward(self, residual: Tensor, labels: Tensor) -> Tensor:
-        return residual_contrast_loss(residual, labels, self.temperature)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
-__all__ = ["TransportCost", "transport_cost"]
+__all__ = ["transport_cost"]
 
 
 def transport_cost(
@@ -48,22 +48,3 @@ def transport_cost(
     if squared:
         return mse
     return torch.sqrt(mse + eps)
-
-
-class TransportCost(nn.Module):
-    r"""Module form of :func:`transport_cost`; returns the per-sample cost :math:`(B,)`.
-
-    Example:
-        >>> cost = TransportCost(squared=True)
-        >>> z = torch.zeros(2, 8)
-        >>> cost(z, z + 2.0)
-        tensor([4., 4.])
-    """
-
-    def __init__(self, squared: bool = False, eps: float = 1e-12) -> None:
-        super().__init__()
-        self.squared = squared
-        self.eps = eps
-
-    def forward(self, source_latent: Tensor, barycenter: Tensor) -> Tensor:
-        return transport_cost(source_latent, barycenter, self.squared, self.eps)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-__all__ = ["OrthogonalityLoss", "orthogonality_loss"]
+__all__ = ["orthogonality_loss"]
 
 
 def orthogonality_loss(barycenter: Tensor, residual: Tensor) -> Tensor:
@@ -44,17 +44,3 @@ def orthogonality_loss(barycenter: Tensor, residual: Tensor) -> Tensor:
     nb = F.normalize(barycenter.flatten(1), dim=1)
     nr = F.normalize(residual.flatten(1), dim=1)
     return (nb @ nr.transpose(0, 1)).pow(2).sum(dim=1)
-
-
-class OrthogonalityLoss(nn.Module):
-    r"""Module form of :func:`orthogonality_loss`; returns :math:`(B,)`.
-
-    Example:
-        >>> loss = OrthogonalityLoss()
-        >>> b = torch.tensor([[1.0, 0.0], [2.0, 0.0]])
-        >>> loss(b, torch.tensor([[0.0, 1.0], [0.0, -3.0]]))
-        tensor([0., 0.])
-    """
-
-    def forward(self, barycenter: Tensor, residual: Tensor) -> Tensor:
-        return orthogonality_loss(barycenter, residual)

@@ -6,9 +6,9 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
-__all__ = ["PixelLoss", "charbonnier_loss", "pixel_loss"]
+__all__ = ["charbonnier_loss", "pixel_loss"]
 
 Reduction = Literal["mean", "sum", "none"]
 
@@ -82,28 +82,3 @@ def pixel_loss(
     if kind == "charbonnier":
         return charbonnier_loss(restored, target, eps, reduction)
     raise ValueError(f"pixel_loss: kind must be 'l1' or 'charbonnier', got {kind!r}")
-
-
-class PixelLoss(nn.Module):
-    r"""Module form of :func:`pixel_loss`.
-
-    Example:
-        >>> PixelLoss("l1")(torch.zeros(2, 3, 4, 4), torch.ones(2, 3, 4, 4))
-        tensor(1.)
-    """
-
-    def __init__(
-        self,
-        kind: Literal["l1", "charbonnier"] = "l1",
-        eps: float = 1e-3,
-        reduction: Reduction = "mean",
-    ) -> None:
-        super().__init__()
-        if kind not in ("l1", "charbonnier"):
-            raise ValueError(f"PixelLoss: kind must be 'l1' or 'charbonnier', got {kind!r}")
-        self.kind = kind
-        self.eps = eps
-        self.reduction = reduction
-
-    def forward(self, restored: Tensor, target: Tensor) -> Tensor:
-        return pixel_loss(restored, target, self.kind, self.eps, self.reduction)

@@ -21,7 +21,7 @@ with one potential :math:`f_k` per degradation source. Signs, per step, on a bat
 
 The potentials object is any module with ``forward(b, source) -> (B,)`` (each sample's own
 potential) and ``all_potentials(b) -> (B, K)`` (every potential on every sample), such as
-``baryir.models.potentials.DualPotentials``.
+``baryir.models.dual_potentials.DualPotentials``.
 
 Note the batch form :math:`\frac1B\sum_i \lambda_{k(i)}` (the paper's): it weights source ``k``
 by :math:`\lambda_k n_k / B`, which equals the constraint's :math:`\lambda_k` only up to a
@@ -32,13 +32,10 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from torch import Tensor, nn
+from torch import Tensor
 
 __all__ = [
-    "CongruencePenalty",
-    "PotentialNetworkTerm",
     "Potentials",
-    "PotentialsStepLoss",
     "congruence_penalty",
     "potential_network_term",
     "potentials_step_loss",
@@ -156,42 +153,3 @@ def congruence_penalty(
         )
     combined = values @ source_weights.to(device=values.device, dtype=values.dtype)
     return weight * combined.pow(2).mean()
-
-
-class PotentialNetworkTerm(nn.Module):
-    """Module form of :func:`potential_network_term`: ``(potentials, b, source, lambdas)``."""
-
-    def forward(
-        self, potentials: Potentials, barycenter: Tensor, source: Tensor, source_weights: Tensor
-    ) -> Tensor:
-        return potential_network_term(potentials, barycenter, source, source_weights)
-
-
-class PotentialsStepLoss(nn.Module):
-    """Module form of :func:`potentials_step_loss` plus, when ``congruence_weight > 0``, the
-    :func:`congruence_penalty`, i.e. the whole potentials-step objective."""
-
-    def __init__(self, congruence_weight: float = 10.0) -> None:
-        super().__init__()
-        self.congruence_weight = congruence_weight
-
-    def forward(
-        self, potentials: Potentials, barycenter: Tensor, source: Tensor, source_weights: Tensor
-    ) -> Tensor:
-        loss = potentials_step_loss(potentials, barycenter, source, source_weights)
-        if self.congruence_weight > 0:
-            loss = loss + congruence_penalty(
-                potentials, barycenter, source_weights, self.congruence_weight
-            )
-        return loss
-
-
-class CongruencePenalty(nn.Module):
-    """Module form of :func:`congruence_penalty`."""
-
-    def __init__(self, weight: float = 10.0) -> None:
-        super().__init__()
-        self.weight = weight
-
-    def forward(self, potentials: Potentials, barycenter: Tensor, source_weights: Tensor) -> Tensor:
-        return congruence_penalty(potentials, barycenter, source_weights, self.weight)

@@ -1,13 +1,14 @@
-"""Restoration networks (plain ``nn.Module``s): BaryNet, BaryNetP, Restormer, PromptIR, the
-dual potentials, the model registry and the one weights loader (``load_model``)."""
+"""Restoration networks (plain ``nn.Module``s): BaryNet, Restormer, PromptIR, the dual
+potentials, the model registry (presets: ``list_models``) and the one weights loader
+(``load_model``)."""
 
 from baryir.models.barynet import BaryNet
-from baryir.models.barynet_promptir import BaryNetP
-from baryir.models.base import RestorationModel
+from baryir.models.barynet_promptir import BaryNetP as BaryNetP  # deprecated: warns on use
+from baryir.models.base import Configurable, RestorationModel
+from baryir.models.dual_potentials import DualPotentials
 from baryir.models.official import convert_official_state_dict
 from baryir.models.output import RestorationOutput
 from baryir.models.padding import crop_to, pad_to_multiple
-from baryir.models.potentials import DualPotentials
 from baryir.models.promptir import PromptIR
 from baryir.models.registry import (
     convert_official_checkpoint,
@@ -23,7 +24,7 @@ from baryir.models.restormer import Restormer
 
 __all__ = [
     "BaryNet",
-    "BaryNetP",
+    "Configurable",
     "DualPotentials",
     "PromptIR",
     "RestorationModel",

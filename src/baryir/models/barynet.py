@@ -11,8 +11,13 @@ from baryir.models.backbone import Decoder, Encoder, build_transitions
 from baryir.models.base import RestorationModel
 from baryir.models.layers import ChannelLayerNorm, PromptGenBlock, Upsample, make_blocks
 from baryir.models.output import RestorationOutput
+from baryir.models.registry import TINY, TINY_PROMPTS, register_model
 
-__all__ = ["BaryNet", "ResidualDecoder", "ResidualStage", "check_lengths"]
+__all__ = ["PROMPT_DIMS", "BaryNet", "ResidualDecoder", "ResidualStage", "check_lengths"]
+
+PROMPT_DIMS = (64, 128, 320)
+"""PromptIR's prompt channels at levels 1, 2, 3: BaryIR on a PromptIR backbone
+(the ``baryir-promptir`` preset)."""
 
 
 def check_lengths(name: str, **sequences: tuple[Sequence[int], int]) -> None:
@@ -86,6 +91,10 @@ class ResidualDecoder(nn.Module):
         return s3, s2, self.stage1(s2)
 
 
+@register_model("baryir")
+@register_model("baryir-tiny", **TINY, num_barycenter_blocks=2)
+@register_model("baryir-promptir", prompt_dims=PROMPT_DIMS)
+@register_model("baryir-promptir-tiny", **TINY, **TINY_PROMPTS, num_barycenter_blocks=2)
 class BaryNet(RestorationModel):
     """BaryIR's network (released "BaryNet", Restormer backbone).
 
@@ -95,8 +104,17 @@ class BaryNet(RestorationModel):
     input. Defaults give the released architecture: 53,549,774 parameters (the released state
     dict's 53,765,070 less six unused 1x1 convs, which are not created here).
 
-    With ``prompt_dims`` set, PromptIR's prompt blocks are added (see
-    :class:`~baryir.models.barynet_promptir.BaryNetP`).
+    With ``prompt_dims`` set (preset ``baryir-promptir``: :data:`PROMPT_DIMS`), PromptIR's
+    prompt blocks are put back: BaryIR on a PromptIR backbone. The authors did not release this
+    variant; our design:
+
+    - levels 2 and 1 exactly as PromptIR: ``cat[d3, prompt2(d3)]`` (320 wide) and
+      ``cat[d2, prompt1(d2)]`` (160 wide) feed the extra decoder blocks;
+    - level 3: a prompt generated from the source latent ``z`` joins the barycenter and the
+      residual, ``cat[b, r, prompt3(z)]`` (768 + 320 = 1088 wide), then block, 1x1 to 192.
+
+    Everything else is as without prompts. Defaults with :data:`PROMPT_DIMS`: 65,265,683
+    parameters.
 
     Args:
         in_channels: image channels.
@@ -140,20 +158,6 @@ class BaryNet(RestorationModel):
         check_lengths(name, prompt_sizes=(prompt_sizes, 3))
         if prompt_dims is not None:
             check_lengths(name, prompt_dims=(prompt_dims, 3))
-        self.config = {
-            "in_channels": in_channels,
-            "dim": dim,
-            "num_blocks": list(num_blocks),
-            "num_barycenter_blocks": num_barycenter_blocks,
-            "num_refinement_blocks": num_refinement_blocks,
-            "heads": list(heads),
-            "ffn_expansion_factor": ffn_expansion_factor,
-            "transition_heads": transition_heads,
-            "residual_skip_scale": residual_skip_scale,
-            "prompt_dims": list(prompt_dims) if prompt_dims is not None else None,
-            "prompt_sizes": list(prompt_sizes),
-            "num_prompts": num_prompts,
-        }
         self.in_channels = in_channels
         self.latent_channels = dim * 8
         self.residual_skip_scale = residual_skip_scale

@@ -1,8 +1,11 @@
-"""Base class of the restoration networks: input checks, padding, cropping."""
+"""Base classes of the networks: the recorded constructor config, input checks, padding."""
 
 from __future__ import annotations
 
+import functools
+import inspect
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -11,16 +14,70 @@ from torch import Tensor, nn
 from baryir.models.output import RestorationOutput
 from baryir.models.padding import crop_to, pad_to_multiple
 
-__all__ = ["RestorationModel"]
+__all__ = ["Configurable", "RestorationModel", "config_fields"]
 
 STRIDE = 8
 
 
-class RestorationModel(nn.Module, ABC):
+def config_fields(cls: type) -> list[str]:
+    """The constructor arguments of ``cls``: the names a config holds."""
+    return list(inspect.signature(cls).parameters)
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists (JSON has no tuples), so a config survives a JSON round trip unchanged."""
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _recording(init: Callable[..., None]) -> Callable[..., None]:
+    """Wrap ``init`` so that the instance keeps its bound arguments, defaults included."""
+    signature = inspect.signature(init)
+    variadic = [
+        p.name for p in signature.parameters.values() if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
+    if variadic:
+        raise TypeError(
+            f"{init.__qualname__}: *args/**kwargs {variadic} cannot be recorded in a config; "
+            f"name every argument"
+        )
+
+    @functools.wraps(init)
+    def __init__(self: nn.Module, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(self, *args, **kwargs)
+        arguments = list(bound.arguments.items())[1:]  # without self
+        # The outermost constructor finishes last, so a subclass's arguments win.
+        self.config = {name: _plain(value) for name, value in arguments}
+
+    return __init__
+
+
+class Configurable(nn.Module):
+    """An ``nn.Module`` whose ``config`` is the arguments its constructor was called with.
+
+    The constructor signature is the one source of the settings: ``config`` holds every
+    argument (defaults included, sequences as lists), so ``type(m)(**m.config)`` rebuilds
+    ``m`` and :func:`baryir.models.model_config` stores it with the weights. Subclasses name
+    every argument (no ``*args``/``**kwargs``).
+    """
+
+    config: dict[str, Any]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _recording(cls.__dict__["__init__"])
+
+
+class RestorationModel(Configurable, ABC):
     """A network ``(B, C, H, W) -> RestorationOutput`` that works at any ``H, W``.
 
     Subclasses implement :meth:`forward_padded` on inputs whose sides are multiples of 8 and
-    set ``config`` (their constructor arguments), ``has_barycenter`` and ``latent_channels``.
+    set ``has_barycenter`` and ``latent_channels`` (``config`` is recorded, see
+    :class:`Configurable`).
     Every network ends with ``decoder.output`` (the last projection) plus the input (the
     global residual), so :meth:`init_identity` makes it return its input exactly.
     """
@@ -28,7 +85,6 @@ class RestorationModel(nn.Module, ABC):
     has_barycenter: bool = False
     latent_channels: int
     in_channels: int
-    config: dict[str, Any]
 
     def forward(self, x: Tensor) -> RestorationOutput:
         """Restore ``x`` ``(B, C, H, W)`` in [0, 1]; pads to a multiple of 8 and crops back."""

@@ -21,13 +21,14 @@ from typing import Any, Literal
 
 from torch import Tensor
 
+from baryir.deprecation import deprecated_names
 from baryir.io.checkpoint import unwrap_state_dict
 
 __all__ = [
     "ARCHS",
     "NETWORK_RULES",
     "POTENTIAL_RULES",
-    "PRESETS",
+    "RELEASED_PRESETS",
     "convert_official_state_dict",
     "detect_official_arch",
     "potentials_config",
@@ -35,10 +36,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+__getattr__ = deprecated_names(__name__, {"PRESETS": "baryir.models.official:RELEASED_PRESETS"})
+
 Arch = Literal["barynet", "promptir", "potentials"]
 ARCHS: tuple[str, ...] = ("barynet", "promptir", "potentials")
-PRESETS: dict[str, str] = {"barynet": "baryir", "promptir": "promptir"}
-"""The registry preset of each released network (the potentials are not a preset)."""
+RELEASED_PRESETS: dict[str, str] = {"barynet": "baryir", "promptir": "promptir"}
+"""Released architecture -> the registry preset that builds it (the potentials are not a
+preset). Not the registry itself: see :func:`baryir.models.list_models`."""
 
 UNUSED = re.compile(r"(chnl_reduce[123]|reduce_noise_channel_[123])\.")
 

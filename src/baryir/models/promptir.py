@@ -11,10 +11,13 @@ from baryir.models.barynet import check_lengths
 from baryir.models.base import RestorationModel
 from baryir.models.layers import PromptGenBlock, make_blocks
 from baryir.models.output import RestorationOutput
+from baryir.models.registry import TINY, TINY_PROMPTS, register_model
 
 __all__ = ["PromptIR"]
 
 
+@register_model("promptir")
+@register_model("promptir-tiny", **TINY, **TINY_PROMPTS)
 class PromptIR(RestorationModel):
     """PromptIR: Restormer with a prompt block before each decoder level.
 
@@ -61,18 +64,6 @@ class PromptIR(RestorationModel):
             prompt_dims=(prompt_dims, 3),
             prompt_sizes=(prompt_sizes, 3),
         )
-        self.config = {
-            "in_channels": in_channels,
-            "dim": dim,
-            "num_blocks": list(num_blocks),
-            "num_refinement_blocks": num_refinement_blocks,
-            "heads": list(heads),
-            "ffn_expansion_factor": ffn_expansion_factor,
-            "transition_heads": transition_heads,
-            "prompt_dims": list(prompt_dims),
-            "prompt_sizes": list(prompt_sizes),
-            "num_prompts": num_prompts,
-        }
         self.in_channels = in_channels
         self.latent_channels = dim * 8
         ffn = ffn_expansion_factor

@@ -1,5 +1,7 @@
 """Named model presets, and the one way to build a network from a weights file.
 
+- :func:`register_model` registers a preset as data (a class and constructor arguments), with
+  a decorator on the class it builds; :func:`list_models` names them;
 - :func:`create_model` builds a preset by name (``weights=`` loads a file into it);
 - :func:`load_model` builds whatever network a weights file holds: a Lightning ``.ckpt`` of
   ``baryir fit``, an exported ``.safetensors`` or the authors' released ``.pth``/``.pt`` (read
@@ -12,30 +14,30 @@
 from __future__ import annotations
 
 import contextlib
-import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from torch import Tensor, nn
 
+from baryir.deprecation import warn_deprecated
 from baryir.io.checkpoint import CheckpointError, export_weights, load_weights
-from baryir.models.barynet import BaryNet
-from baryir.models.barynet_promptir import BaryNetP
+from baryir.models.base import config_fields
+from baryir.models.dual_potentials import DualPotentials
 from baryir.models.official import (
-    PRESETS,
+    RELEASED_PRESETS,
     Arch,
     convert_official_state_dict,
     detect_official_arch,
     potentials_config,
 )
-from baryir.models.potentials import DualPotentials
-from baryir.models.promptir import PromptIR
-from baryir.models.restormer import Restormer
+from baryir.registry import Registry
 
 __all__ = [
+    "TINY",
+    "TINY_PROMPTS",
     "ModelPreset",
     "convert_official_checkpoint",
     "create_model",
@@ -49,8 +51,21 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+M = TypeVar("M", bound=type[nn.Module])
+
 POTENTIALS = "potentials"
 """The name files give to :class:`DualPotentials` (not a preset: the weights give its size)."""
+
+TINY: dict[str, Any] = {
+    "dim": 12,
+    "num_blocks": (1, 2, 2, 2),
+    "num_refinement_blocks": 1,
+    "ffn_expansion_factor": 2.0,
+}
+"""The tiny presets' sizes: about 1-1.5 M parameters, trainable on a laptop CPU (quickstart:
+batch 6 of 48x48)."""
+TINY_PROMPTS: dict[str, Any] = {"prompt_dims": (16, 32, 64), "prompt_sizes": (32, 16, 8)}
+"""The tiny presets' prompt blocks."""
 
 
 @dataclass(frozen=True)
@@ -61,28 +76,46 @@ class ModelPreset:
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
-_PRESETS: dict[str, Callable[[], ModelPreset]] = {}
+_MODELS = Registry[ModelPreset]("model")
 
 
-def register_model(name: str) -> Callable[[Callable[[], ModelPreset]], Callable[[], ModelPreset]]:
-    """Register a preset entry function ``() -> ModelPreset`` under ``name``."""
+def register_model(name: str, **overrides: Any) -> Callable[[M], M]:
+    """Class decorator: register the preset ``name``, the class built with ``overrides``.
 
-    def decorator(entry: Callable[[], ModelPreset]) -> Callable[[], ModelPreset]:
-        if name in _PRESETS:
-            raise ValueError(f"register_model: preset {name!r} is already registered")
-        _PRESETS[name] = entry
-        return entry
+    Stack one decorator per preset on the class they build; the arguments are checked against
+    the constructor's signature when the class is defined.
+
+    Example:
+        >>> @register_model("restormer-small", dim=24)  # doctest: +SKIP
+        ... class Restormer(RestorationModel): ...
+    """
+
+    def decorator(cls: M) -> M:
+        if not isinstance(cls, type):  # the entry function ``() -> ModelPreset`` of 0.1
+            warn_deprecated(
+                "register_model on a function", "register_model(name, **overrides) on the class"
+            )
+            _MODELS.add(name, cls())
+            return cls
+        unknown = sorted(set(overrides) - set(config_fields(cls)))
+        if unknown:
+            raise ValueError(f"register_model({name!r}): {cls.__name__} has no arguments {unknown}")
+        _MODELS.add(name, ModelPreset(cls, overrides))
+        return cls
 
     return decorator
 
 
 def list_models() -> list[str]:
     """Names of the registered presets, sorted."""
-    return sorted(_PRESETS)
+    return _MODELS.names()
 
 
 def model_config(model: nn.Module) -> dict[str, Any]:
-    """Constructor arguments of ``model`` (JSON-able), so ``cls(**config)`` rebuilds it."""
+    """Constructor arguments of ``model`` (JSON-able), so ``cls(**config)`` rebuilds it.
+
+    Recorded from the constructor call (see :class:`baryir.models.base.Configurable`).
+    """
     config = getattr(model, "config", None)
     if not isinstance(config, dict):
         raise ValueError(f"model_config: {type(model).__name__} has no constructor config")
@@ -92,19 +125,16 @@ def model_config(model: nn.Module) -> dict[str, Any]:
 def _preset(name: str) -> ModelPreset:
     if name == POTENTIALS:
         return ModelPreset(DualPotentials)
-    if name not in _PRESETS:
-        raise ValueError(f"create_model: unknown model {name!r}; valid names: {list_models()}")
-    return _PRESETS[name]()
-
-
-def _arguments(cls: type[nn.Module]) -> list[str]:
-    return [p for p in inspect.signature(cls).parameters if p != "self"]
+    try:
+        return _MODELS.get(name)
+    except ValueError as exc:
+        raise ValueError(f"create_model: {exc}") from None
 
 
 def _build(name: str, stored: dict[str, Any], overrides: dict[str, Any]) -> nn.Module:
     """Preset ``name`` with the arguments ``stored`` in a file (valid ones), then ``overrides``."""
     preset = _preset(name)
-    valid = _arguments(preset.cls)
+    valid = config_fields(preset.cls)
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
         raise ValueError(
@@ -182,7 +212,7 @@ def _from_file(
     if arch is not None:
         logger.info("%s holds the authors' released names; converting (%s)", path, arch)
         state_dict = convert_official_state_dict(state_dict, arch)
-        name = name or PRESETS.get(arch, POTENTIALS)
+        name = name or RELEASED_PRESETS.get(arch, POTENTIALS)
         if name == POTENTIALS:
             stored = {"config": potentials_config(state_dict)}
     if name is None:
@@ -262,62 +292,3 @@ def convert_official_checkpoint(src: str | Path, dst: str | Path, arch: Arch | N
         ``dst`` as a ``Path``.
     """
     return export_model(load_official_checkpoint(src, arch), dst)
-
-
-# Tiny presets: about 1-1.5 M parameters, trainable on a laptop CPU (quickstart: batch 6 of 48x48).
-_TINY = {
-    "dim": 12,
-    "num_blocks": [1, 2, 2, 2],
-    "num_refinement_blocks": 1,
-    "ffn_expansion_factor": 2.0,
-}
-_TINY_PROMPTS = {"prompt_dims": [16, 32, 64], "prompt_sizes": [32, 16, 8]}
-
-
-@register_model("baryir")
-def _baryir() -> ModelPreset:
-    return ModelPreset(BaryNet)
-
-
-@register_model("baryir-tiny")
-def _baryir_tiny() -> ModelPreset:
-    return ModelPreset(
-        BaryNet,
-        {**_TINY, "num_barycenter_blocks": 2},
-    )
-
-
-@register_model("restormer")
-def _restormer() -> ModelPreset:
-    return ModelPreset(Restormer)
-
-
-@register_model("restormer-tiny")
-def _restormer_tiny() -> ModelPreset:
-    return ModelPreset(Restormer, dict(_TINY))
-
-
-@register_model("promptir")
-def _promptir() -> ModelPreset:
-    return ModelPreset(PromptIR)
-
-
-@register_model("promptir-tiny")
-def _promptir_tiny() -> ModelPreset:
-    return ModelPreset(
-        PromptIR,
-        {**_TINY, **_TINY_PROMPTS},
-    )
-
-
-@register_model("baryir-promptir")
-def _baryir_promptir() -> ModelPreset:
-    return ModelPreset(BaryNetP)
-
-
-@register_model("baryir-promptir-tiny")
-def _baryir_promptir_tiny() -> ModelPreset:
-    return ModelPreset(
-        BaryNetP,
-        {**_TINY, **_TINY_PROMPTS, "num_barycenter_blocks": 2},
-    )

@@ -11,10 +11,13 @@ from baryir.models.barynet import check_lengths
 from baryir.models.base import RestorationModel
 from baryir.models.layers import make_blocks
 from baryir.models.output import RestorationOutput
+from baryir.models.registry import TINY, register_model
 
 __all__ = ["Restormer"]
 
 
+@register_model("restormer")
+@register_model("restormer-tiny", **TINY)
 class Restormer(RestorationModel):
     """Restormer: encoder, latent blocks, standard decoder (up, concat skip, 1x1 at levels 3
     and 2, blocks), refinement, output conv plus the input. Defaults give the published model
@@ -44,14 +47,6 @@ class Restormer(RestorationModel):
     ) -> None:
         super().__init__()
         check_lengths(type(self).__name__, num_blocks=(num_blocks, 4), heads=(heads, 4))
-        self.config = {
-            "in_channels": in_channels,
-            "dim": dim,
-            "num_blocks": list(num_blocks),
-            "num_refinement_blocks": num_refinement_blocks,
-            "heads": list(heads),
-            "ffn_expansion_factor": ffn_expansion_factor,
-        }
         self.in_channels = in_channels
         self.latent_channels = dim * 8
         ffn = ffn_expansion_factor

@@ -1,4 +1,4 @@
-"""Base class of every training/evaluation source: the batch-dict contract and safe loading."""
+"""Base class of every training/evaluation dataset: the item-dict contract and safe loading."""
 
 from __future__ import annotations
 
@@ -10,20 +10,32 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from baryir.data.transforms import PairedRandomCrop
+from baryir.deprecation import deprecated_names
 from baryir.io.image import ImageReadError
 
-__all__ = ["SourceDataset"]
+__all__ = ["DegradationDataset"]
 
 log = logging.getLogger(__name__)
+
+__getattr__ = deprecated_names(
+    __name__, {"SourceDataset": "baryir.data.datasets.base:DegradationDataset"}
+)
 
 _MAX_RETRIES = 8
 
 
-class SourceDataset(Dataset, ABC):
-    """One degradation source.
+class DegradationDataset(Dataset, ABC):
+    """The images of one degradation (a training task or a test set).
+
+    Not to be confused with a *source*: the index of a dual potential, which several datasets
+    may share (noise at sigma 15, 25 and 50 are three datasets of the source "noise"); each
+    dataset carries its source in ``source_id`` (formerly named ``SourceDataset``).
 
     Items are dicts ``{"input": (3, H, W) float32, "target": (3, H, W) float32,
-    "degradation": int, "source": int, "name": str}`` (the collated batch of CONTRACTS.md).
+    "degradation": int, "source": int, "name": str}``: the degradation id, the source
+    (potential) index and the file name. The default collate stacks them into the batch the
+    task reads: ``input``/``target`` ``(B, 3, H, W)``, ``degradation``/``source`` ``(B,)`` int64,
+    ``name`` a list of ``B`` strings.
 
     A file that passed the setup header check but fails to decode (truncated data) is logged
     as a WARNING naming the file; in training (``train=True``) the item is replaced by the next

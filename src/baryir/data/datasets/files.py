@@ -18,12 +18,12 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from baryir.io.image import IMAGE_EXTENSIONS, ImageReadError, list_images, read_image_info
+from baryir.deprecation import warn_deprecated
+from baryir.io.image import ImageReadError, list_images, read_image_info
 
 __all__ = [
     "check_headers",
     "find_dir",
-    "find_images",
     "find_pairs",
     "pair_key",
     "report_skipped",
@@ -36,16 +36,13 @@ _RESIDE_STEM = re.compile(r"^(\d+)_\d+(?:\.\d+)?_\d+(?:\.\d+)?$")
 
 
 def find_images(folder: str | Path, recursive: bool = True) -> list[Path]:
-    """Sorted image files under ``folder`` (``baryir.io.image.list_images``; hidden files skipped).
-
-    Raises:
-        FileNotFoundError: the folder does not exist.
-        ValueError: it holds no image file.
-    """
-    files = list_images(folder, recursive=recursive)
-    if not files:
-        raise ValueError(f"no image files ({', '.join(IMAGE_EXTENSIONS)}) found in {folder}")
-    return files
+    """Deprecated: ``list_images(folder, recursive=True, allow_empty=False)``
+    (:func:`baryir.io.image.list_images`, the one lister, whose default is not recursive)."""
+    warn_deprecated(
+        "baryir.data.datasets.find_images",
+        "baryir.io.image.list_images(folder, recursive=True, allow_empty=False)",
+    )
+    return list_images(folder, recursive=recursive, allow_empty=False)
 
 
 def find_dir(parent: Path, candidates: Sequence[str]) -> Path | None:
@@ -89,8 +86,8 @@ def find_pairs(
         ``(pairs, unpaired_inputs, unused_targets)``, pairs sorted by input path.
     """
     input_dir, target_dir = Path(input_dir), Path(target_dir)
-    inputs = find_images(input_dir)
-    targets = find_images(target_dir)
+    inputs = list_images(input_dir, recursive=True, allow_empty=False)
+    targets = list_images(target_dir, recursive=True, allow_empty=False)
     target_stems = [pair_key(path.stem) for path in targets]
     with_folder = len(set(target_stems)) < len(target_stems)
     target_by_key: dict[str, Path] = dict(

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.cdd11 import cdd11_kind, cdd11_source, find_cdd11
 from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedSource
@@ -59,7 +59,7 @@ def layout_sources(
     patch_size: int = 128,
     small: SmallImagePolicy = "pad",
     folders: Mapping[str, str] | None = None,
-) -> list[SourceDataset]:
+) -> list[DegradationDataset]:
     """One training source per task, from the layout under ``root`` (or ``folders``).
 
     Raises:
@@ -67,7 +67,7 @@ def layout_sources(
     """
     folders = dict(folders or {})
     base = train_root(root) if root is not None else None
-    sources: list[SourceDataset] = []
+    sources: list[DegradationDataset] = []
     clean_images: dict[tuple[Path, str], list] = {}
     for task in tasks:
         override = folders.get(task.name, folders.get(task.source_name))

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.files import check_headers, find_dir, find_pairs, report_skipped
 from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import PairedRandomCrop, SmallImagePolicy, center_crop
@@ -72,7 +72,7 @@ def validate_pairs(
     return good
 
 
-class PairedSource(SourceDataset):
+class PairedSource(DegradationDataset):
     """Real (or pre-made) degraded/clean pairs.
 
     Args:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 
 __all__ = ["natural_key", "split_folder_override", "split_subset", "subset_label", "take_subset"]
 
@@ -69,7 +69,7 @@ def split_folder_override(value: str) -> tuple[str | None, Path, slice | None]:
     return (degradation.strip() or None), Path(folder), subset
 
 
-def take_subset(dataset: SourceDataset, subset: slice, where: str = "") -> SourceDataset:
+def take_subset(dataset: DegradationDataset, subset: slice, where: str = "") -> DegradationDataset:
     """Keep ``subset`` of the dataset's files in natural name order (in place; returns it).
 
     Works on datasets holding ``pairs`` (input/target paths) or ``images`` (paths or in-memory

@@ -18,8 +18,8 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from baryir.data.datasets.base import SourceDataset
-from baryir.data.datasets.files import check_headers, find_images, report_skipped
+from baryir.data.datasets.base import DegradationDataset
+from baryir.data.datasets.files import check_headers, report_skipped
 from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import (
     PairedRandomCrop,
@@ -28,7 +28,7 @@ from baryir.data.transforms import (
     random_flat_contrast,
 )
 from baryir.degradations import build_degradation, generator_for
-from baryir.io.image import read_image
+from baryir.io.image import list_images, read_image
 
 __all__ = ["InMemoryImage", "SyntheticSource"]
 
@@ -46,7 +46,7 @@ def _as_float(pixels: Tensor) -> Tensor:
     return pixels.float().div(255) if pixels.dtype == torch.uint8 else pixels.float()
 
 
-class SyntheticSource(SourceDataset):
+class SyntheticSource(DegradationDataset):
     """Clean images degraded on the fly by ``build_degradation(spec)``.
 
     Args:
@@ -121,7 +121,7 @@ class SyntheticSource(SourceDataset):
         Raises:
             FileNotFoundError: missing folder. ValueError: no readable image in it.
         """
-        files = find_images(folder, recursive=recursive)
+        files = list_images(folder, recursive=recursive, allow_empty=False)
         sizes, problems = check_headers(files)
         report_skipped("unreadable images", problems, folder)
         if not sizes:

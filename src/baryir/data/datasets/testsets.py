@@ -26,7 +26,7 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from baryir.data.datasets.base import SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.cdd11 import cdd11_test_set, find_cdd11
 from baryir.data.datasets.paired import PairedSource
 from baryir.data.datasets.subset import split_subset, subset_label, take_subset
@@ -189,7 +189,7 @@ def build_test_set(
     seed: int = 0,
     max_images: int | None = None,
     crop: int | None = None,
-) -> SourceDataset:
+) -> DegradationDataset:
     """Build an evaluation set; every item has ``"input"``, ``"target"``, ``"name"``.
 
     Args:
@@ -204,7 +204,7 @@ def build_test_set(
     spec, subset = split_subset(name_or_spec.strip())
     if "@" in spec:
         degradation, _, folder = spec.partition("@")
-        dataset: SourceDataset = SyntheticSource.from_folder(
+        dataset: DegradationDataset = SyntheticSource.from_folder(
             folder,
             degradation,
             patch_size=crop,

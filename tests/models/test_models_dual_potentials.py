@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from baryir.models import DualPotentials
-from baryir.models.potentials import released_side
+from baryir.models.dual_potentials import released_side
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,81 @@
+"""Every old public name kept for one release: it still works, warns, and says what replaces it.
+
+The next release removes these names (and this file) together.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+import baryir.data
+import baryir.data.datasets
+from baryir.data.datasets.base import DegradationDataset
+from baryir.degradations.adapter import AlbumentationsEffect
+from baryir.io.image import list_images
+from baryir.models import BaryNet, DualPotentials, create_model, model_config, official, registry
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "new"),
+    [
+        ("baryir.models.potentials", "DualPotentials", DualPotentials),
+        ("baryir.degradations.albumentations", "AlbumentationsEffect", AlbumentationsEffect),
+        ("baryir.api", "restore", importlib.import_module("baryir.inference").restore),
+    ],
+)
+def test_old_module_paths(module: str, name: str, new: object) -> None:
+    sys.modules.pop(module, None)
+    with pytest.warns(DeprecationWarning, match=f"{module} is deprecated.*; use "):
+        old = importlib.import_module(module)
+    assert getattr(old, name) is new
+
+
+@pytest.mark.parametrize(
+    ("module", "name", "new"),
+    [
+        (official, "PRESETS", official.RELEASED_PRESETS),
+        (baryir.data, "SourceDataset", DegradationDataset),
+        (baryir.data.datasets, "SourceDataset", DegradationDataset),
+    ],
+)
+def test_old_names(module: object, name: str, new: object) -> None:
+    with pytest.warns(DeprecationWarning, match=f"{name} is deprecated.*; use "):
+        assert getattr(module, name) is new
+
+
+def test_barynetp_is_the_baryir_promptir_preset() -> None:
+    from baryir.models import BaryNetP
+
+    with pytest.warns(DeprecationWarning, match="BaryNetP is deprecated"):
+        old = BaryNetP(**registry.TINY, **registry.TINY_PROMPTS, num_barycenter_blocks=2)
+    assert type(old) is BaryNet
+    assert model_config(old) == model_config(create_model("baryir-promptir-tiny"))
+
+
+def test_find_images_is_a_recursive_list_images(tmp_path: Path) -> None:
+    from baryir.data.datasets import find_images
+
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "f.png").write_bytes(b"x")
+    with pytest.warns(DeprecationWarning, match="find_images is deprecated"):
+        assert find_images(tmp_path) == list_images(tmp_path, recursive=True)
+    (tmp_path / "empty").mkdir()
+    with pytest.warns(DeprecationWarning), pytest.raises(ValueError, match="no image files"):
+        find_images(tmp_path / "empty")
+
+
+def test_register_model_on_an_entry_function() -> None:
+    with pytest.warns(DeprecationWarning, match="register_model on a function is deprecated"):
+
+        @registry.register_model("deprecated-entry")
+        def _entry() -> registry.ModelPreset:
+            return registry.ModelPreset(BaryNet, {"dim": 8})
+
+    try:
+        assert model_config(create_model("deprecated-entry"))["dim"] == 8
+    finally:
+        registry._MODELS._entries.pop("deprecated-entry")
