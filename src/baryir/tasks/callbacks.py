@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import netrc
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,8 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from torch import Tensor
+
+from baryir.provenance import git_revision
 
 __all__ = [
     "OfflineFallbackWandbLogger",
@@ -66,23 +67,6 @@ class OfflineFallbackWandbLogger(WandbLogger):
                 log.info("no W&B credentials (WANDB_API_KEY, ~/.netrc): W&B runs %s", mode)
                 self._wandb_init.setdefault("mode", mode)
         return super().experiment
-
-
-def git_revision(path: str | Path | None = None) -> str:
-    """``git rev-parse HEAD`` of the repository holding ``path`` (default: this package)."""
-    cwd = Path(path) if path is not None else Path(__file__).resolve().parent
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() or "unknown"
 
 
 class RunInfo(Callback):
