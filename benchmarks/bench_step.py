@@ -39,8 +39,10 @@ import argparse
 import contextlib
 import copy
 import functools
+import inspect
 import logging
 import operator
+import os
 import statistics
 import sys
 import tempfile
@@ -79,6 +81,9 @@ PARTS = (
     "lightning",
 )
 SYNC = "aten::_local_scalar_dense"
+# what .item(), float(t) and bool(t) dispatch to: a read under any other operation is made
+# inside a kernel (the CPU's fused Adam reads its step counts) and is no host synchronisation
+READS = {"aten::item", "aten::is_nonzero", SYNC}
 
 
 @dataclass
@@ -200,6 +205,10 @@ def instrument_task(task: RestorationTask, trainer: Trainer) -> None:
         _wrap(config.scheduler, "step", "optimiser")
     if task.ema is not None:
         _wrap(task.ema, "update_parameters", "ema")
+    module = sys.modules[type(task).__module__]
+    for name, part in (("update_average", "ema"), ("gradient_norms", "guard")):
+        if hasattr(module, name):
+            _wrap(module, name, part)
     if task.potentials is not None:
         _wrap(task, "_potentials_step", "potentials")
 
@@ -229,13 +238,27 @@ def count_parts(events: Any) -> dict[str, dict[str, int]]:
             parent = parent.cpu_parent
         return True
 
+    def host_read(event: Any) -> bool:
+        parent = event.cpu_parent
+        while parent is not None:
+            if parent.name.startswith("aten::") and parent.name not in READS:
+                return False
+            parent = parent.cpu_parent
+        return True
+
     ops: Counter[str] = Counter()
     syncs: Counter[str] = Counter()
+    names: dict[str, Counter[str]] = {}
     for event in events:
-        if event.name == SYNC:
+        if event.name == SYNC and host_read(event):
             syncs[part_of(event)] += 1
         if event.name.startswith("aten::") and top_level(event):
-            ops[part_of(event)] += 1
+            part = part_of(event)
+            ops[part] += 1
+            names.setdefault(part, Counter())[event.name] += 1
+    if os.environ.get("BENCH_STEP_NAMES"):
+        for part, counter in names.items():
+            print(f"# {part}: {counter.most_common(int(os.environ['BENCH_STEP_NAMES']))}")
     return {
         "ops": {p: ops[p] for p in PARTS if p in ops or p in ("forward", "backward")},
         "syncs": {p: syncs[p] for p in PARTS if p in syncs},
@@ -243,11 +266,14 @@ def count_parts(events: Any) -> dict[str, dict[str, int]]:
 
 
 class BareLoop:
-    """forward, L1, backward, optimiser step, zero_grad on a copy of the network."""
+    """forward, L1, backward, optimiser step, zero_grad on a copy of the network, with an
+    optimiser of the task's class and settings (its implementation, fused or not, included)."""
 
-    def __init__(self, network: torch.nn.Module, optimizer: Callable[[Any], Any]) -> None:
+    def __init__(self, network: torch.nn.Module, like: torch.optim.Optimizer) -> None:
         self.network = copy.deepcopy(network)
-        self.optimizer = optimizer(self.network.parameters())
+        accepted = inspect.signature(type(like)).parameters
+        settings = {k: v for k, v in like.defaults.items() if k in accepted}
+        self.optimizer = type(like)(self.network.parameters(), **settings)
 
     def step(self, batch: dict[str, Any]) -> None:
         restored = self.network(batch["input"]).restored
@@ -271,13 +297,10 @@ class BareLoop:
 
 
 class SideBySide(Callback):
-    """Profiles step ``profile_at``, times every other step, and runs one bare-loop step on the
-    same batch after each (CUDA-synchronised on GPUs)."""
+    """Profiles step ``profile_at``, times every other step until ``steps``, and runs one
+    bare-loop step on the same batch after each (CUDA-synchronised on GPUs)."""
 
-    def __init__(
-        self, bare: Callable[[torch.nn.Module], BareLoop], profile_at: int, steps: int
-    ) -> None:
-        self.make_bare = bare
+    def __init__(self, profile_at: int, steps: int) -> None:
         self.profile_at = profile_at
         self.steps = steps
         self.task_s: list[float] = []
@@ -291,7 +314,7 @@ class SideBySide(Callback):
             torch.cuda.synchronize(module.device)
 
     def on_train_start(self, trainer: Trainer, pl_module: Any) -> None:
-        self.bare = self.make_bare(pl_module.model)
+        self.bare = BareLoop(pl_module.model, trainer.optimizers[0])
         instrument_task(pl_module, trainer)
 
     def on_train_batch_start(self, trainer: Trainer, pl_module: Any, batch: Any, idx: int) -> None:
@@ -330,7 +353,7 @@ def run_setup(setup: Setup, steps: int, warmup: int, accelerator: str = "cpu") -
     task = RestorationTask(grad_share_every=0, optimizer=setup.optimizer, **setup.task_args)
     profile_at = warmup if warmup % setup.log_every_n_steps else warmup + 1
     total = profile_at + 1 + steps
-    timer = SideBySide(lambda net: BareLoop(net, setup.optimizer), profile_at, total)
+    timer = SideBySide(profile_at, total)
     data = FixedBatches(setup.batch * 8, setup.patch, setup.tasks)
     with tempfile.TemporaryDirectory() as logs:
         trainer = Trainer(
