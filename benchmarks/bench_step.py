@@ -213,6 +213,24 @@ def instrument_task(task: RestorationTask, trainer: Trainer) -> None:
         _wrap(task, "_potentials_step", "potentials")
 
 
+def profile_summary(prof: Any, top: int) -> list[dict[str, Any]]:
+    """The ``top`` operations of a profiled step by self time (on the device when there is
+    one, else on the CPU): name, calls, self CPU and self device microseconds."""
+    rows = [
+        {
+            "name": e.key,
+            "calls": e.count,
+            "self_cpu_us": round(e.self_cpu_time_total, 1),
+            "self_device_us": round(getattr(e, "self_device_time_total", 0.0), 1),
+        }
+        for e in prof.key_averages()
+        if not e.key.startswith("part:")
+    ]
+    device = any(r["self_device_us"] for r in rows)
+    rows.sort(key=lambda r: r["self_device_us" if device else "self_cpu_us"], reverse=True)
+    return rows[:top]
+
+
 def count_parts(events: Any) -> dict[str, dict[str, int]]:
     """Top-level ``aten::`` operations and host syncs per part of a profiled region.
 
@@ -300,7 +318,9 @@ class SideBySide(Callback):
     """Profiles step ``profile_at``, times every other step until ``steps``, and runs one
     bare-loop step on the same batch after each (CUDA-synchronised on GPUs)."""
 
-    def __init__(self, profile_at: int, steps: int) -> None:
+    def __init__(self, profile_at: int, steps: int, top: int = 15) -> None:
+        self.top = top
+        self.summary: list[dict[str, Any]] = []
         self.profile_at = profile_at
         self.steps = steps
         self.task_s: list[float] = []
@@ -319,7 +339,8 @@ class SideBySide(Callback):
 
     def on_train_batch_start(self, trainer: Trainer, pl_module: Any, batch: Any, idx: int) -> None:
         if trainer.global_step == self.profile_at:
-            self._profiler = torch.autograd.profiler.profile()
+            cuda = pl_module.device.type == "cuda"
+            self._profiler = torch.autograd.profiler.profile(use_device="cuda" if cuda else None)
             self._profiler.__enter__()
         self._sync(pl_module)
         self._start = time.perf_counter()
@@ -337,6 +358,7 @@ class SideBySide(Callback):
                 "task": count_parts(self._profiler.function_events),
                 "bare": self.bare.profiled(batch),
             }
+            self.summary = profile_summary(self._profiler, self.top)
             self._profiler = None
             return
         self.task_s.append(elapsed)
@@ -388,6 +410,7 @@ def run_setup(setup: Setup, steps: int, warmup: int, accelerator: str = "cpu") -
         "optimizer": type(optimizer).__name__,
         "optimizer_impl": optimizer_impl(optimizer),
         "counts": timer.counts,
+        "top_ops": timer.summary,
         "task_step_s": round(task_median, 4),
         "bare_step_s": round(bare_median, 4),
         "ratio": round(task_median / bare_median, 3),

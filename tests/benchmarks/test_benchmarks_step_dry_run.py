@@ -1,5 +1,4 @@
-"""``benchmarks/bench_step.py --dry-run``: the step's parts counted, the task beside the bare loop.
-"""
+"""``benchmarks/bench_step.py --dry-run``: step parts counted, the task beside the bare loop."""
 
 from __future__ import annotations
 
