@@ -326,13 +326,15 @@ def pooled_alignment(
     groups = torch.stack([first, second], dim=1)  # (P, 2) the pair's two sources
 
     # the pair's diameter and GeomLoss' epsilon schedule, in float64 like GeomLoss' NumPy
+    # (float32 on MPS, which has no float64)
+    exact = torch.float32 if device.type == "mps" else torch.float64
     low = torch.where(member[:, :, None], fixed[None], torch.inf).amin(dim=1)
     high = torch.where(member[:, :, None], fixed[None], -torch.inf).amax(dim=1)
     spread = torch.maximum(high[first], high[second]) - torch.minimum(low[first], low[second])
-    log_d = spread.double().norm(dim=1).clamp_min(blur / 1000).log()[:, None]
+    log_d = spread.to(exact).norm(dim=1).clamp_min(blur / 1000).log()[:, None]
     log_s, log_blur = math.log(scaling), math.log(blur)
     iterations = 2 + max(0, math.ceil((math.log(max_diameter) - log_blur) / -log_s))
-    step = torch.arange(iterations, device=device, dtype=torch.float64)
+    step = torch.arange(iterations, device=device, dtype=exact)
     middle = ((log_d - log_blur) / -log_s).ceil().clamp_min(0)  # GeomLoss' arange length
     last = (middle + 1).clamp_max(iterations - 1)
     eps = torch.where(
