@@ -13,11 +13,19 @@ in the same process.
 ``--grad-share`` instead times each solver with the gradient shares measured at every step and
 never, side by side, and prints the measurement's cost and its cost per step at the default
 interval (``RestorationTask.grad_share_every``).
+
+``--reference`` times each model's step with the reference layers (``reference_layers.py``: the
+straightforward float32 forwards of the release's arithmetic) and with the optimised ones, in
+alternating runs of one process, and prints the ratio (optimised / reference):
+
+    python benchmarks/bench_train.py --reference --models baryir --batch 3 --patch 128
+    python benchmarks/bench_train.py --reference --models baryir --quick   # batch 1, patch 64
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import inspect
 import logging
 import statistics
@@ -33,6 +41,7 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, set_threads  # noqa: E402
+from reference_layers import reference_layers  # noqa: E402
 
 from baryir.losses import ObjectiveConfig  # noqa: E402
 from baryir.tasks.restoration import RestorationTask  # noqa: E402
@@ -214,6 +223,33 @@ def bench_grad_share(
         )
 
 
+def bench_reference(
+    model: str, solver: str, batch: int, patch: int, warmup: int, repeats: int
+) -> None:
+    """The step with the reference layers and the optimised ones, ``repeats`` alternating runs
+    of ``warmup + 1`` steps each (the last step of each run timed); one JSON line."""
+    times: dict[str, list[float]] = {"reference": [], "optimised": []}
+    for _ in range(repeats):
+        for layers in times:
+            seed_everything(0, verbose=False)
+            task = make_task(model, solver, patch)
+            with reference_layers() if layers == "reference" else contextlib.nullcontext():
+                times[layers].append(run_steps(task, batch, patch, warmup + 1).times[-1])
+    reference, optimised = (statistics.median(times[k]) for k in ("reference", "optimised"))
+    emit(
+        "train_step_reference",
+        device="cpu",
+        model=model,
+        solver=solver,
+        batch=batch,
+        patch=patch,
+        reference_step_s=round(reference, 4),
+        optimised_step_s=round(optimised, 4),
+        ratio=round(optimised / reference, 3),
+        times_s={k: [round(t, 4) for t in v] for k, v in times.items()},
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -229,10 +265,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--threads", default="auto", help="torch threads (auto: see common.py)")
     parser.add_argument("--grad-share", action="store_true", help="time the gradient shares")
+    parser.add_argument(
+        "--reference", action="store_true", help="reference layers against the optimised ones"
+    )
+    parser.add_argument("--quick", action="store_true", help="with --reference: batch 1, patch 64")
     args = parser.parse_args(argv)
     set_threads(args.threads)
     logging.getLogger("lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    if args.reference:
+        batch, patch = (1, 64) if args.quick else (args.batch, args.patch)
+        solver = args.solvers[0] if len(args.solvers) == 1 else "potentials"
+        for model in args.models:
+            bench_reference(model, solver, batch, patch, args.warmup, args.repeats)
+        return
     if args.grad_share:
         for model in args.models:
             solvers = tuple(args.solvers) if model.startswith("baryir") else ("none",)

@@ -11,6 +11,11 @@ Stages (each writes JSON lines as it finishes, so a run cut short still reports)
    N = 4k/16k/64k points in 384 dims, forward + backward.
 5. ``train_compiled``: the training step with ``torch.compile`` on the network's padded
    forward (fp32 and bf16-mixed).
+6. ``step_parts``: ``bench_step.py`` on the device: per part of one training step (forward,
+   objective, backward, optimiser, EMA, guard, logging, Lightning) the operations (each at least
+   one kernel launch) and host synchronisations, the most expensive operations by device time,
+   and the step of the real task against the bare network loop, for the quickstart's
+   configuration and the full ``baryir`` at batch 8, patch 128.
 
 ``--dry-run`` runs every stage at tiny sizes on the CPU (tiny model, few steps, the tensorized
 backend standing in for KeOps unless ``--keops-on-cpu``, and ``torch.compile`` with the
@@ -38,6 +43,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 from bench_sinkhorn import bench as bench_sinkhorn  # noqa: E402
+from bench_step import dry_setup, paper_setup, quickstart_setup, run_setup  # noqa: E402
 from bench_train import make_task, run_steps  # noqa: E402
 
 from baryir.inference import restore  # noqa: E402
@@ -219,6 +225,19 @@ def stage_compiled(plan: Plan, deadline: float) -> None:
         )
 
 
+def stage_step_parts(plan: Plan) -> None:
+    paper = paper_setup(quick=False)
+    paper.batch = plan.batch
+    for setup in (quickstart_setup(), paper):
+        setup = dry_setup(setup) if plan.dry else setup
+        steps = 2 if plan.dry else 20
+        emit(
+            "train_step_parts",
+            device=plan.device,
+            **run_setup(setup, steps, 1 if plan.dry else 3, plan.accelerator),
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true")
@@ -227,7 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keops-on-cpu", action="store_true")
     parser.add_argument("--curve-steps", type=int, default=None)
     parser.add_argument(
-        "--stages", nargs="+", default=["env", "loss_curve", "inference", "sinkhorn", "compiled"]
+        "--stages",
+        nargs="+",
+        default=["env", "step_parts", "loss_curve", "inference", "sinkhorn", "compiled"],
     )
     args = parser.parse_args(argv)
     logging.getLogger("lightning").setLevel(logging.ERROR)
@@ -241,10 +262,18 @@ def main(argv: list[str] | None = None) -> int:
     if plan.dry:
         common.set_threads("auto")
     # minimum seconds a stage needs to be started
-    needs = {"env": 0, "loss_curve": 60, "inference": 30, "sinkhorn": 30, "compiled": 120}
+    needs = {
+        "env": 0,
+        "step_parts": 60,
+        "loss_curve": 60,
+        "inference": 30,
+        "sinkhorn": 30,
+        "compiled": 120,
+    }
     start = time.perf_counter()
     stages: dict[str, Callable[[], None]] = {
         "env": lambda: stage_env(plan),
+        "step_parts": lambda: stage_step_parts(plan),
         "loss_curve": lambda: stage_loss_curve(plan),
         "inference": lambda: stage_inference(plan),
         "sinkhorn": lambda: stage_sinkhorn(plan, args.keops_on_cpu),

@@ -7,12 +7,15 @@ full ``baryir``'s bf16 and 512 inference rows were added):
   after, in one run) plus the per-optimisation ablation at 128; training steps of the tiny
   presets (batch 3, patch 64, every WB solver for BaryIR) and of the full ``baryir`` at batch 1,
   patch 64; inference of the tiny presets at 256/512/1024, untiled and tiled, and of the full
-  ``baryir`` at 256 and 512 in fp32 and bf16 side by side; the Sinkhorn term; the data loader; opening a release-format file (337 MB) with ``baryir
-  convert`` and ``restore``.
+  ``baryir`` at 256 and 512 in fp32 and bf16 side by side; the Sinkhorn term; the data loader;
+  opening a release-format file (337 MB) with ``baryir convert`` and ``restore``; the training
+  step by part against the bare network loop (quickstart and the full ``baryir``,
+  ``bench_step.py``).
 - ``--quick``: smaller sizes, for a check that everything runs (about 3 minutes).
 - ``--paper``: adds the full ``baryir`` at 512 untiled and tiled through ``restore`` and the
   training step at the paper's configuration (full ``baryir``, batch 3, patch 128, every
-  solver): the WB overhead target (slow: about 25 s a step on 2 cores).
+  solver): the WB overhead target (slow: about 25 s a step on 2 cores), and ``bench_step.py``
+  at the paper's batch and patch.
 
 Results go to stdout and to ``benchmarks/results/<date>-cpu.jsonl`` (``--out`` to change).
 """
@@ -37,6 +40,7 @@ def plan(quick: bool, paper: bool) -> list[list[str]]:
             ["bench_inference.py", "--sizes", "128", "256", "--tile", "128", "--full-sizes"],
             ["bench_sinkhorn.py", "--points", "256", "768", "--dims", "384"],
             ["bench_data.py", "--batches", "10"],
+            ["bench_step.py", "--quick", "--steps", "5"],
         ]
     else:
         runs = [
@@ -54,6 +58,7 @@ def plan(quick: bool, paper: bool) -> list[list[str]]:
             ["bench_sinkhorn.py", "--online-max-s", "1.0"],
             ["bench_data.py"],
             ["bench_released_weights.py"],
+            ["bench_step.py", "--quick"],
         ]
     if paper:
         runs.append(["bench_inference.py", "--models", "baryir", "--sizes", "512", "--full-sizes"])
@@ -61,6 +66,7 @@ def plan(quick: bool, paper: bool) -> list[list[str]]:
             ["bench_train.py", "--models", "baryir", "--batch", "3", "--patch", "128"]
             + ["--warmup", "1", "--repeats", "1"]
         )
+        runs.append(["bench_step.py", "--setups", "paper"])
     return runs
 
 

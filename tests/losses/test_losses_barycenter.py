@@ -90,7 +90,7 @@ def test_sinkhorn_solver_recovers_weighted_barycenter() -> None:
     for _ in range(150):
         b = transport_map(z, source)
         cost = (LAMBDAS[source] * transport_cost(z, b, squared=True)).mean()
-        loss = cost + 30.0 * align(b[:, :, None, None], source, LAMBDAS).loss
+        loss = cost + 30.0 * align(b[:, :, None, None], source, LAMBDAS)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

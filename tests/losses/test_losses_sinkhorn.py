@@ -10,6 +10,7 @@ import torch
 from geomloss import SamplesLoss
 
 from baryir.losses import AlignmentResult, SinkhornAlignment, resolve_backend, sinkhorn_alignment
+from baryir.losses.sinkhorn import pooled_alignment
 
 LAMBDAS2 = torch.tensor([0.5, 0.5])
 
@@ -120,7 +121,7 @@ def test_token_subsampling_seeded() -> None:
     def run(seed: int) -> torch.Tensor:
         generator = torch.Generator().manual_seed(seed)
         align = SinkhornAlignment(num_points=16, generator=generator, backend="tensorized")
-        return align(b, source, LAMBDAS2).loss
+        return align(b, source, LAMBDAS2)
 
     torch.testing.assert_close(run(0), run(0))
     assert run(0).item() != run(1).item()
@@ -131,9 +132,7 @@ def test_normalize_is_scale_invariant() -> None:
     b = torch.randn(6, 4, 2, 2)
     source = torch.tensor([0, 0, 0, 1, 1, 1])
     align = SinkhornAlignment(normalize=True, backend="tensorized")
-    torch.testing.assert_close(
-        align(b, source, LAMBDAS2).loss, align(10 * b, source, LAMBDAS2).loss
-    )
+    torch.testing.assert_close(align(b, source, LAMBDAS2), align(10 * b, source, LAMBDAS2))
 
 
 def test_module_equals_function_and_half_precision() -> None:
@@ -142,8 +141,8 @@ def test_module_equals_function_and_half_precision() -> None:
     source = torch.tensor([0, 1, 0, 1, 0, 1])
     module = SinkhornAlignment(points="pooled", blur=0.1, scaling=0.7, backend="tensorized")
     expected = sinkhorn_alignment(b, source, LAMBDAS2, points="pooled", blur=0.1, scaling=0.7)
-    torch.testing.assert_close(module(b, source, LAMBDAS2).loss, expected.loss)
-    half = module(b.bfloat16(), source, LAMBDAS2).loss
+    torch.testing.assert_close(module(b, source, LAMBDAS2), expected.loss)
+    half = module(b.bfloat16(), source, LAMBDAS2)
     assert half.dtype == torch.float32 and torch.isfinite(half)
 
 
@@ -158,6 +157,91 @@ def test_auto_backend_on_cpu_is_tensorized_and_logged_once(
         align(b, source, LAMBDAS2)
     messages = [r.getMessage() for r in caplog.records if "backend" in r.getMessage()]
     assert len(messages) == 1 and "tensorized" in messages[0]
+
+
+def _geomloss_alignment(b: torch.Tensor, source: torch.Tensor, lambdas: torch.Tensor, **kw):
+    """The alignment written out with one GeomLoss call per present pair (the definition)."""
+    divergence = SamplesLoss("sinkhorn", debias=True, backend="tensorized", **kw)
+    pooled = b.mean(dim=(2, 3))
+    present = sorted(set(source.tolist()))
+    pairs = [(k, m) for i, k in enumerate(present) for m in present[i + 1 :]]
+    weights = torch.stack([lambdas[k] * lambdas[m] for k, m in pairs])
+    values = torch.stack([divergence(pooled[source == k], pooled[source == m]) for k, m in pairs])
+    return (weights * values).sum() / weights.sum()
+
+
+@pytest.mark.parametrize(
+    ("source", "kwargs", "scale"),
+    [
+        ([0, 1, 2, 3, 0, 1, 2, 3], {}, 1.0),  # the quickstart's batch: 4 sources of 2
+        ([0, 0, 0, 1, 1, 2, 2, 2], {"blur": 0.1, "scaling": 0.7}, 3.0),
+        ([5, 0, 5, 2, 2, 0, 5, 0], {}, 0.02),  # sources 1, 3 and 4 absent, clouds under blur
+        ([0, 1, 0, 1, 0, 1, 0, 1], {"p": 1}, 1.0),
+        ([2, 1, 0, 2, 1, 0, 3, 3], {}, 40.0),  # a long schedule
+    ],
+)
+def test_pooled_alignment_equals_geomloss(source: list[int], kwargs: dict, scale: float) -> None:
+    # value and gradient equal to GeomLoss' debiased divergence pair by pair (float32: 1e-5
+    # relative; its epsilon schedule depends on each pair's diameter, read there with .item())
+    generator = torch.Generator().manual_seed(len(kwargs))
+    b = (scale * torch.randn(8, 16, 3, 3, generator=generator)).requires_grad_()
+    source_t, lambdas = torch.tensor(source), torch.rand(6, generator=generator)
+    expected = _geomloss_alignment(b, source_t, lambdas, **kwargs)
+    (expected_grad,) = torch.autograd.grad(expected, b)
+    value = pooled_alignment(b, source_t, lambdas, **kwargs)
+    (grad,) = torch.autograd.grad(value, b)
+    torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-7)
+    # float32 rounding of the cost matrix (|x - y|^2 expanded; p=1 takes its root) differs
+    # with the matrix's size (p=1: 2e-4 of the largest gradient entry; float64 agrees to 1e-10)
+    atol = 5e-4 * expected_grad.abs().max().item()
+    torch.testing.assert_close(grad, expected_grad, rtol=1e-4, atol=atol)
+
+
+def test_pooled_alignment_float64_equals_geomloss_and_normalize() -> None:
+    generator = torch.Generator().manual_seed(3)
+    b = torch.randn(12, 5, 2, 2, generator=generator, dtype=torch.float64)
+    source, lambdas = torch.arange(12) % 3, torch.tensor([0.2, 0.3, 0.5], dtype=torch.float64)
+    torch.testing.assert_close(
+        pooled_alignment(b, source, lambdas),
+        _geomloss_alignment(b, source, lambdas),
+        rtol=1e-12,
+        atol=0,
+    )
+    torch.testing.assert_close(
+        pooled_alignment(b, source, lambdas, normalize=True),
+        sinkhorn_alignment(b, source, lambdas, points="pooled", normalize=True).loss,
+        rtol=1e-12,
+        atol=0,
+    )
+
+
+def test_pooled_alignment_single_source_zero_attached() -> None:
+    b = torch.randn(4, 3, 2, 2, requires_grad=True)
+    loss = pooled_alignment(b, torch.tensor([1, 1, 1, 1]), torch.full((4,), 0.25))
+    assert loss.item() == 0.0 and loss.requires_grad
+    loss.backward()
+    torch.testing.assert_close(b.grad, torch.zeros_like(b))
+
+
+def test_pooled_alignment_cut_schedule_ends_at_blur() -> None:
+    # a diameter beyond max_diameter skips the middle of the schedule, not its last temperature:
+    # two Diracs (every point of a source equal) give |u - v|^2 / 2 at any schedule
+    b = torch.zeros(4, 2, 1, 1, dtype=torch.float64)
+    b[2:, 0] = 1000.0
+    source = torch.tensor([0, 0, 1, 1])
+    loss = pooled_alignment(b, source, LAMBDAS2.double(), max_diameter=10.0)
+    torch.testing.assert_close(loss, torch.tensor(5e5, dtype=torch.float64))
+
+
+def test_pooled_alignment_never_reads_the_device() -> None:
+    # no host synchronisation (.item(), bool(tensor), ...) in the forward or the backward
+    b = torch.randn(8, 16, 3, 3, requires_grad=True)
+    align = SinkhornAlignment(points="pooled")
+    align(b, torch.arange(8) % 4, torch.full((4,), 0.25))  # resolves and logs the backend
+    with torch.autograd.profiler.profile() as prof:
+        align(b, torch.arange(8) % 4, torch.full((4,), 0.25)).backward()
+    names = [event.name for event in prof.function_events]
+    assert "aten::_local_scalar_dense" not in names
 
 
 @pytest.mark.parametrize(

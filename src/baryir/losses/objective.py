@@ -272,7 +272,7 @@ class BaryIRObjective(nn.Module):
             terms["potential"] = potential.detach()
             weighted["potential"] = config.potential_weight * potential
         else:
-            alignment = self.alignment(barycenter, source, source_weights).loss
+            alignment = self.alignment(barycenter, source, source_weights)
             terms["sinkhorn"] = alignment.detach()
             weighted["sinkhorn"] = config.sinkhorn_weight * alignment
         return weighted, terms

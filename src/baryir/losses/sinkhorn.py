@@ -12,6 +12,7 @@ import functools
 import importlib.util
 import itertools
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -24,6 +25,7 @@ __all__ = [
     "AlignmentResult",
     "SinkhornAlignment",
     "barycenter_point_clouds",
+    "pooled_alignment",
     "resolve_backend",
     "sinkhorn_alignment",
 ]
@@ -247,12 +249,138 @@ def sinkhorn_alignment(
     return AlignmentResult((pair_weights * values).sum(), len(pairs), skipped)
 
 
+def _cost(x: Tensor, y: Tensor, p: Literal[1, 2]) -> Tensor:
+    """GeomLoss' tensorized ground cost :math:`|x - y|^p / p` between rows, ``(N, M)``."""
+    squared = (x * x).sum(-1)[:, None] - 2 * x @ y.T + (y * y).sum(-1)[None, :]
+    return squared / 2 if p == 2 else squared.clamp_min(1e-8).sqrt()
+
+
+def _logsumexp(x: Tensor) -> Tensor:
+    """``x.logsumexp(-1, keepdim=True)`` for rows with a finite maximum, every term under
+    ``e^-80`` times the largest counted as that (at most ``1e-33`` relative, under float64
+    rounding): the CPU's exponential is many times slower on results that underflow."""
+    top = x.amax(dim=-1, keepdim=True)
+    return (x - top).clamp_min_(-80.0).exp_().sum(dim=-1, keepdim=True).log_().add_(top)
+
+
+def pooled_alignment(
+    barycenter: Tensor,
+    source: Tensor,
+    source_weights: Tensor,
+    blur: float = 0.05,
+    scaling: float = 0.5,
+    p: Literal[1, 2] = 2,
+    normalize: bool = False,
+    max_diameter: float = 1e4,
+) -> Tensor:
+    r"""The loss of :func:`sinkhorn_alignment` for pooled points, with no host synchronisation.
+
+    The same weighted sum of debiased Sinkhorn divergences (GeomLoss' ``SamplesLoss("sinkhorn",
+    p, blur, scaling, debias=True)`` on the tensorized backend: the same epsilon-scaling
+    schedule from the pair's diameter, symmetric log-domain updates and final extrapolation, so
+    the same values and gradients to float rounding), computed for every pair of the ``K``
+    sources at once, in a fixed number of iterations:
+
+    * every source's cloud is all ``B`` pooled vectors, those of other sources weighted zero
+      (log-weight :math:`-\infty`); a source absent from the batch gets uniform weights (any
+      finite cloud) and its pairs weight zero;
+    * the schedule of each pair, :math:`d^p, d^p, d^p s^p, \dots, 	ext{blur}^p` with :math:`d`
+      its diameter, runs on the device; pairs whose schedule is shorter than the longest one
+      hold their potentials for the extra iterations. The number of iterations is fixed by
+      ``max_diameter``: pairs of a larger diameter skip the middle of their schedule (the last
+      iteration stays at :math:`	ext{blur}^p`). Diameters under ``blur / 1000`` count as
+      ``blur / 1000`` (GeomLoss fails on 0).
+
+    Memory and work are :math:`O(K^2 B^2)`: meant for the training batch, not for large sets
+    (:func:`sinkhorn_alignment` computes one pair at a time).
+
+    Args:
+        barycenter: :math:`(B, C, h, w)`, pooled over :math:`(h, w)`.
+        source: :math:`(B,)` long; values outside ``[0, K)`` belong to no source.
+        source_weights: :math:`(K,)` the :math:`\lambda_k`.
+        blur, scaling, p, normalize: as in :func:`sinkhorn_alignment`.
+        max_diameter: the largest pair diameter whose schedule runs in full.
+
+    Returns:
+        The scalar loss (0, attached to the graph, with fewer than two sources present).
+    """
+    num_sources = source_weights.shape[0]
+    dtype = torch.promote_types(barycenter.dtype, torch.float32)
+    embeddings = barycenter.to(dtype)
+    if normalize:
+        scale = embeddings.detach().pow(2).sum(dim=1).mean().sqrt().clamp_min(1e-12)
+        embeddings = embeddings / scale
+    if num_sources < 2:
+        return embeddings.sum() * 0.0
+    points = embeddings.mean(dim=(2, 3))
+    fixed = points.detach()
+    device = points.device
+    ids = torch.arange(num_sources, device=device)
+    member = source[None, :] == ids[:, None]
+    present = member.any(dim=1)
+    member = member | ~present[:, None]
+    counts = member.sum(dim=1, keepdim=True).to(dtype)
+    weights = member / counts
+    log_weights = torch.where(member, -counts.log(), -torch.inf)
+    first, second = torch.triu_indices(num_sources, num_sources, 1, device=device)
+    groups = torch.stack([first, second], dim=1)  # (P, 2) the pair's two sources
+
+    # the pair's diameter and GeomLoss' epsilon schedule, in float64 like GeomLoss' NumPy
+    # (float32 on MPS, which has no float64)
+    exact = torch.float32 if device.type == "mps" else torch.float64
+    low = torch.where(member[:, :, None], fixed[None], torch.inf).amin(dim=1)
+    high = torch.where(member[:, :, None], fixed[None], -torch.inf).amax(dim=1)
+    spread = torch.maximum(high[first], high[second]) - torch.minimum(low[first], low[second])
+    log_d = spread.to(exact).norm(dim=1).clamp_min(blur / 1000).log()[:, None]
+    log_s, log_blur = math.log(scaling), math.log(blur)
+    iterations = 2 + max(0, math.ceil((math.log(max_diameter) - log_blur) / -log_s))
+    step = torch.arange(iterations, device=device, dtype=exact)
+    middle = ((log_d - log_blur) / -log_s).ceil().clamp_min(0)  # GeomLoss' arange length
+    last = (middle + 1).clamp_max(iterations - 1)
+    eps = torch.where(
+        step == last, blur**p, (p * (log_d + (step - 1).clamp_min(0) * log_s)).exp()
+    ).to(dtype)
+    half = 0.5 * (step <= last).to(dtype)  # averaging weight; 0 after the pair's schedule
+
+    # potentials phi[pair, t, s, i, 0] on the points i of group t from the softmin over group s
+    # (t, s in {0: first, 1: second}): phi[., 0, 1] = f_ba, [., 1, 0] = g_ab, [., 0, 0] = f_aa,
+    # [., 1, 1] = g_bb; each update of (t, s) reads the potential (s, t) on the s points, so
+    # phi.permute(0, 2, 1, 4, 3)[pair, t, s, 0, j]
+    group_log_weights = log_weights[groups][:, None, :, None, :]  # (P, 1, 2, 1, B)
+    cost = _cost(fixed, fixed, p)
+    with torch.no_grad():
+        eps = eps[:, :, None, None, None, None]
+        scaled_costs = (cost / eps).unbind(1)
+        phi = -eps[:, 0] * _logsumexp(group_log_weights - scaled_costs[0])
+        for inverse, negative, cost_k, half_k in zip(
+            (1 / eps).unbind(1),
+            (-eps).unbind(1),
+            scaled_costs,
+            half[:, :, None, None, None, None].unbind(1),
+            strict=True,
+        ):
+            h = torch.addcmul(group_log_weights, phi.permute(0, 2, 1, 4, 3), inverse)
+            phi = phi.lerp(negative * _logsumexp(h - cost_k), half_k)
+        final = group_log_weights.add(phi.permute(0, 2, 1, 4, 3), alpha=1 / blur**p)
+    # the last extrapolation carries the gradient (the envelope theorem), through the points i
+    phi = -(blur**p) * _logsumexp(final - _cost(points, fixed, p) / blur**p).squeeze(-1)
+    signs = torch.tensor([[-1.0, 1.0], [1.0, -1.0]], device=device, dtype=dtype)
+    divergence = (weights[groups][:, :, None] * signs[:, :, None] * phi).sum(dim=(1, 2, 3))
+    lambdas = source_weights.to(device=device, dtype=dtype)
+    pair_weights = lambdas[first] * lambdas[second] * (present[first] & present[second])
+    total = (pair_weights * divergence).sum()
+    return total / pair_weights.sum().clamp_min(torch.finfo(dtype).tiny)
+
+
 class SinkhornAlignment(nn.Module):
-    r"""Module form of :func:`sinkhorn_alignment`.
+    r"""The alignment loss of :func:`sinkhorn_alignment` as a module (the training objective's).
 
     Defaults: ``points="tokens"``, ``num_points=256``, ``blur=0.05``, ``scaling=0.5``, ``p=2``,
-    ``backend="auto"``, ``normalize=False``. ``"auto"`` is resolved on the first call from the
-    device of the barycenter (see :func:`resolve_backend`) and logged once at INFO level.
+    ``backend="auto"``, ``normalize=False``. Pooled points go through
+    :func:`pooled_alignment` (every pair at once, no host synchronisation) unless
+    ``backend="online"`` asks for KeOps; tokens through GeomLoss, ``"auto"`` resolved on the
+    first call from the device of the barycenter (see :func:`resolve_backend`). The choice is
+    logged once per device at INFO level.
 
     Args:
         generator: optional CPU generator for the token subsampling (global RNG when ``None``).
@@ -260,8 +388,8 @@ class SinkhornAlignment(nn.Module):
     Example:
         >>> align = SinkhornAlignment(points="pooled")
         >>> b = torch.randn(6, 8, 4, 4, requires_grad=True)
-        >>> out = align(b, torch.tensor([0, 0, 1, 1, 2, 2]), torch.tensor([0.5, 0.3, 0.2]))
-        >>> out.loss.backward()
+        >>> loss = align(b, torch.tensor([0, 0, 1, 1, 2, 2]), torch.tensor([0.5, 0.3, 0.2]))
+        >>> loss.backward()
     """
 
     def __init__(
@@ -304,16 +432,33 @@ class SinkhornAlignment(nn.Module):
 
     def _backend_for(self, device: torch.device) -> Literal["tensorized", "online"]:
         if device.type not in self._resolved:
-            resolved = resolve_backend(self.backend, device)
-            logger.info(
-                "SinkhornAlignment uses the GeomLoss %r backend on %s", resolved, device.type
-            )
+            if self.points == "pooled" and self.backend != "online":
+                resolved: Literal["tensorized", "online"] = "tensorized"
+                logger.info(
+                    "SinkhornAlignment uses its own tensorized backend (all pairs at once) on %s",
+                    device.type,
+                )
+            else:
+                resolved = resolve_backend(self.backend, device)
+                logger.info(
+                    "SinkhornAlignment uses the GeomLoss %r backend on %s", resolved, device.type
+                )
             self._resolved[device.type] = resolved
         return self._resolved[device.type]
 
-    def forward(
-        self, barycenter: Tensor, source: Tensor, source_weights: Tensor
-    ) -> AlignmentResult:
+    def forward(self, barycenter: Tensor, source: Tensor, source_weights: Tensor) -> Tensor:
+        """The scalar alignment loss; arguments as :func:`sinkhorn_alignment`'s."""
+        backend = self._backend_for(barycenter.device)
+        if self.points == "pooled" and backend == "tensorized":
+            return pooled_alignment(
+                barycenter,
+                source,
+                source_weights,
+                blur=self.blur,
+                scaling=self.scaling,
+                p=self.p,
+                normalize=self.normalize,
+            )
         return sinkhorn_alignment(
             barycenter,
             source,
@@ -323,7 +468,7 @@ class SinkhornAlignment(nn.Module):
             blur=self.blur,
             scaling=self.scaling,
             p=self.p,
-            backend=self._backend_for(barycenter.device),
+            backend=backend,
             normalize=self.normalize,
             generator=self.generator,
-        )
+        ).loss
