@@ -52,7 +52,7 @@ DESCRIPTION = (
     "Training and evaluation: baryir {fit,validate,test,predict} --config CONFIG.yaml\n"
     "Other commands: baryir restore INPUT... --ckpt CKPT --output DIR | "
     "baryir convert RELEASED.pth OUT.safetensors | baryir export CKPT OUT.safetensors | "
-    "baryir suite --config configs/suites/ood.yaml --ckpt CKPT | "
+    "baryir suite --config ood --ckpt CKPT | "
     "baryir compare --ckpt CKPT --sets CBSD68:25 Rain100H --output DIR | "
     "baryir study --config configs/study/smoke.yaml | baryir app --ckpt CKPT (each takes --help)\n"
     "Errors are one line (exit status 2: bad command line, config or input; 1: failed while "
@@ -103,7 +103,7 @@ class CommandParser(_OneLineErrors, ArgumentParser):
 
 class BaryIRCLI(LightningCLI):
     """LightningCLI with the number of degradation sources linked from the data to the model,
-    and the test report (:class:`~baryir.evaluation.report.TestReport`, ``--report.*``).
+    and the test report (:class:`~baryir.tasks.callbacks.TestReport`, ``--report.*``).
 
     ``test`` defaults to ``--verbose false``: the task's report prints the one results table
     (restored and input PSNR/SSIM, share made worse), so Lightning's per-dataloader listing of
@@ -111,7 +111,7 @@ class BaryIRCLI(LightningCLI):
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        from baryir.evaluation.report import TestReport
+        from baryir.tasks.callbacks import TestReport
 
         parser.link_arguments("data.tasks", "model.num_sources", compute_fn=count_sources)
         parser.add_lightning_class_args(TestReport, "report")
@@ -171,7 +171,7 @@ def resilience_defaults() -> dict[str, list[Any]]:
     the saved ``config.yaml`` show, and a config can replace), the callbacks as instances
     (LightningCLI adds them to those of the config).
     """
-    from baryir.tasks.resilience import PreemptionCheckpoint, RNGStateCallback
+    from baryir.tasks.callbacks import PreemptionCheckpoint, RNGStateCallback
 
     return {
         "plugins": [{"class_path": "baryir.io.checkpoint_io.AtomicCheckpointIO"}],

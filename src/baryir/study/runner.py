@@ -39,8 +39,8 @@ import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 from baryir.data.datasets.subset import split_folder_override, subset_label
-from baryir.data.datasets.testsets import build_test_set
-from baryir.evaluation.runner import ImageScores, default_data_root, evaluate
+from baryir.data.datasets.testsets import build_test_set, default_data_root
+from baryir.evaluation.runner import ImageScores, evaluate
 from baryir.io.atomic import atomic_write_text
 from baryir.metrics import EvalProtocol
 from baryir.study.budget import CurvePoint, curve_callback, curve_checkpoints, curve_points
@@ -320,7 +320,7 @@ def evaluate_run(
     protocol = EvalProtocol()
     device = eval_device(config)
     group_of = {dataset.label: group for group, dataset in datasets}
-    recorded = ImageScores(protocol)
+    recorded = ImageScores()
     start = time.perf_counter()
     rows = evaluate(
         checkpoint,
