@@ -1,7 +1,7 @@
 """The gains the quickstart's model reaches on a study's in-distribution and do-no-harm rows.
 
 Scores a checkpoint (default: the one ``make demo`` writes) on the in-distribution and
-do-no-harm rows of a study file, with the study's own rows (:func:`baryir.study.runner.build_rows`:
+do-no-harm rows of a study file, with the study's own rows (:func:`baryir.study.scoring.build_rows`:
 same images, crops and degradation seeds), and prints per row the restored PSNR, the input's
 PSNR and the gain. These gains, rounded down to 0.1 dB, are the budget targets
 (``budget_curve.min_gain``) of ``configs/study/generalization-cpu.yaml``: the study's reference
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from baryir.evaluation.runner import evaluate
 from baryir.study.config import load_study_config
-from baryir.study.runner import build_rows, data_root
+from baryir.study.scoring import build_rows, data_root
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """The local web page of ``baryir app``: drop a photo, see it restored beside the original.
 
 A Gradio page (``pip install "baryir[app]"``) over the same path as ``baryir restore``: each photo
-goes through :func:`baryir.commands.restore.restore_file` (tiling, precision, colour type, alpha
+goes through :func:`baryir.inference.files.restore_file` (tiling, precision, colour type, alpha
 and bit depth as there), so the PNG the page offers for download is byte for byte the one
 ``baryir restore`` writes with the same checkpoint and options. The page shows the input and
 the restored image under a before/after slider, the PSNR against a reference image when one is
@@ -90,7 +90,7 @@ def build_app(checkpoints: list[Path], device: str = "cpu") -> Any:
     """
     import gradio as gr
 
-    from baryir.commands.restore import restore_file
+    from baryir.inference.files import restore_file
     from baryir.io.image import ImageReadError, read_image
     from baryir.metrics import psnr_ssim
 

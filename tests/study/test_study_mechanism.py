@@ -31,8 +31,9 @@ from baryir.study.mechanism import (
     score_embeddings,
     summarize_mechanism,
 )
-from baryir.study.report import budget_text, curve_table, mechanism_table, mechanism_text
+from baryir.study.prose import budget_text, mechanism_text
 from baryir.study.stats import ImageScore
+from baryir.study.tables import curve_table, mechanism_table
 
 REPO = Path(__file__).resolve().parents[2]
 

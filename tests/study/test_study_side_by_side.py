@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from baryir.study.config import BudgetCurve, load_study_config
-from baryir.study.runner import run_study, side_by_side_env
+from baryir.study.orchestration import run_study
+from baryir.study.training import side_by_side_env
 
 REPO = Path(__file__).resolve().parents[2]
 GPU = REPO / "configs" / "study" / "generalization-gpu.yaml"

@@ -61,7 +61,7 @@ def test_restarted_study_reuses_runs_scores_mechanism_and_curve(
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("a finished study must not train, score or embed again")
 
-    monkeypatch.setattr("baryir.study.runner.evaluate", refuse)
+    monkeypatch.setattr("baryir.study.scoring.evaluate", refuse)
     monkeypatch.setattr("baryir.study.mechanism.collect_embeddings", refuse)
     capsys.readouterr()
     assert (

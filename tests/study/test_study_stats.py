@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from baryir.study.config import load_study_config
-from baryir.study.report import answer_text
+from baryir.study.prose import answer_text
 from baryir.study.stats import ImageScore, paired_difference_ci, summarize, verdict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,7 +120,7 @@ def test_shipped_study_configs_load(tmp_path: Path) -> None:
 
 
 def test_dose_arms_merge_into_the_shared_objective() -> None:
-    from baryir.study.runner import fit_config
+    from baryir.study.training import fit_config
 
     config = load_study_config(REPO / "configs" / "study" / "dose-response-cpu.yaml")
     fit = fit_config(config, "sinkhorn-share-10", 0, Path("run"), {})

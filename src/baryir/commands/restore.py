@@ -1,21 +1,9 @@
 """``baryir restore INPUT... --ckpt CKPT --output DIR``: restore images with a trained network.
 
 Inputs are files, folders (their images, sorted) or glob patterns. Each output is a PNG named
-after its input's stem in ``--output``. Every input is checked before the first image is
-restored, so a bad path fails at once. The network always sees RGB in ``[0, 1]``
-(:func:`baryir.io.image.read_image`: EXIF orientation applied, so outputs are upright); what is
-written mirrors the input:
-
-- Colour (RGB, palette, CMYK, ...) -> RGB PNG.
-- Grayscale (``1``, ``L``, ``I;16``, ``I``, ``F``) -> grayscale PNG holding the luminance of the
-  restored RGB, ``Y = 0.299 R + 0.587 G + 0.114 B`` (ITU-R BT.601 full range, what Pillow's
-  ``convert("L")`` computes).
-- With alpha (``RGBA``, ``LA``, ``PA``, a ``transparency`` entry) -> the same plus the input's
-  alpha channel, unchanged (:func:`baryir.io.alpha.read_alpha`): RGBA or gray+alpha PNG.
-
-Bit depth: an input storing more than 8 bits per sample (16-bit PNG/TIFF, 32-bit integer or
-float grayscale) gives a 16-bit PNG; everything else (8-bit, 1-bit, palette, JPEG) an 8-bit PNG.
-Values are rounded to the nearest level; writes are atomic.
+after its input's stem in ``--output`` that mirrors the input's colour type, alpha and bit depth
+(:func:`baryir.inference.files.restore_file`). Every input is checked before the first image is
+restored, so a bad path fails at once.
 """
 
 from __future__ import annotations
@@ -27,97 +15,20 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
-from PIL import Image
-from torch import Tensor, nn
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
-from baryir.inference.precision import Precision
-from baryir.io.atomic import atomic_path
-from baryir.io.image import (
-    IMAGE_EXTENSIONS,
-    ImageReadError,
-    list_images,
-    read_image,
-    read_image_info,
-    write_image,
-)
+from baryir.inference import Precision
+from baryir.inference.files import luminance, restore_file
+from baryir.io.image import IMAGE_EXTENSIONS, ImageReadError, list_images
 from baryir.models import load_model
 
+__all__ = ["expand_inputs", "luminance", "restore_file", "run"]
+
 log = logging.getLogger(__name__)
-
-GRAY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")
-"""Pillow modes written back as grayscale."""
-
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-"""BT.601 full-range luminance weights used for grayscale outputs."""
-
-
-def luminance(image: Tensor) -> Tensor:
-    """BT.601 luminance ``(1, H, W)`` of an RGB image ``(3, H, W)`` in ``[0, 1]``."""
-    weights = image.new_tensor(LUMA_WEIGHTS).view(3, 1, 1)
-    return (image * weights).sum(dim=0, keepdim=True)
-
-
-def _quantize(image: Tensor, bit_depth: int) -> np.ndarray:
-    """``(C, H, W)`` in ``[0, 1]`` -> ``(H, W, C)`` uint8/uint16, rounded to nearest."""
-    levels = 2**bit_depth - 1
-    array = (image.detach().float().clamp(0, 1) * levels).round().permute(1, 2, 0).numpy()
-    return array.astype(np.uint8 if bit_depth == 8 else np.uint16)
-
-
-def write_with_alpha(path: Path, image: Tensor, alpha: Tensor, bit_depth: int) -> None:
-    """Write ``(3 or 1, H, W)`` plus alpha ``(1, H, W)`` as an RGBA or gray+alpha PNG (atomic)."""
-    array = _quantize(torch.cat([image, alpha.to(image)]), bit_depth)
-    with atomic_path(path) as tmp:
-        if bit_depth == 16:
-            import cv2  # local: Pillow cannot write 16-bit RGBA
-
-            channels = [2, 1, 0, 3] if array.shape[-1] == 4 else [0, 0, 0, 1]
-            ok, encoded = cv2.imencode(".png", np.ascontiguousarray(array[..., channels]))
-            if not ok:
-                raise ValueError(f"{path}: OpenCV could not encode a 16-bit PNG with alpha")
-            tmp.write_bytes(encoded.tobytes())
-        else:
-            Image.fromarray(np.ascontiguousarray(array)).save(tmp, format="PNG")
-
-
-def restore_file(
-    model: nn.Module,
-    path: Path,
-    target: Path,
-    tile: int | None = None,
-    tile_overlap: int = 32,
-    device: torch.device | str | None = None,
-    precision: Precision = "fp32",
-) -> tuple[int, int]:
-    """Restore the image file ``path`` into the PNG ``target`` (see the module docstring).
-
-    Returns:
-        ``(width, height)`` of the image. Raises :class:`ImageReadError` if it cannot be read.
-    """
-    from baryir.inference import restore
-    from baryir.io.alpha import read_alpha
-
-    info = read_image_info(path)
-    image = read_image(path)
-    alpha = read_alpha(path)
-    bit_depth = 16 if info.bit_depth > 8 else 8
-    restored = restore(
-        model, image, tile=tile, tile_overlap=tile_overlap, device=device, precision=precision
-    ).cpu()
-    del image
-    if info.mode in GRAY_MODES:
-        restored = luminance(restored)
-    if alpha is not None:
-        write_with_alpha(target, restored, alpha, bit_depth)
-    else:
-        write_image(target, restored, bit_depth=bit_depth)
-    return restored.shape[-1], restored.shape[-2]
 
 
 def expand_inputs(inputs: Sequence[str]) -> list[Path]:
@@ -168,7 +79,7 @@ def run(
     """Restore images with a trained network; 1 when an image was skipped, else 0.
 
     Each output is a PNG named after its input's stem in ``output`` that mirrors the input's
-    colour type, alpha and bit depth (see :mod:`baryir.commands.restore`).
+    colour type, alpha and bit depth (see :mod:`baryir.inference.files`).
 
     Args:
         inputs: image files, folders (their images, sorted) or glob patterns.

@@ -54,7 +54,7 @@ def run(
     """
     from baryir.cli import main as baryir
     from baryir.study.config import load_study_config
-    from baryir.study.runner import run_study
+    from baryir.study.orchestration import run_study
 
     study = load_study_config(config)
     study = study.with_overrides(

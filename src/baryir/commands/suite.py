@@ -18,7 +18,7 @@ import torch
 from jsonargparse.typing import NonNegativeInt, PositiveInt
 
 from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
-from baryir.commands.restore import restore_file
+from baryir.inference.files import restore_file
 
 log = logging.getLogger(__name__)
 

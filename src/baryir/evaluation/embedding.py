@@ -13,8 +13,8 @@ several sets, :func:`pca_2d` projects them, :func:`plot_embeddings` draws ``b`` 
 - :func:`cloud_divergence`: the mean debiased Sinkhorn divergence between the types' clouds,
   in units of their total variance (0: one shared distribution).
 
-:func:`plot_embedding_grid` draws several networks' ``b`` and ``r`` as one picture (one line
-each).
+:func:`draw_embeddings` draws one network's ``b`` and ``r`` on two given axes (the study draws
+one line per arm with it).
 """
 
 from __future__ import annotations
@@ -34,8 +34,8 @@ __all__ = [
     "centroid_accuracy",
     "cloud_divergence",
     "collect_embeddings",
+    "draw_embeddings",
     "pca_2d",
-    "plot_embedding_grid",
     "plot_embeddings",
     "separation_scores",
     "silhouette",
@@ -262,6 +262,26 @@ def _title(space: str, score: dict[str, float]) -> str:
     )
 
 
+def draw_embeddings(
+    axes: Sequence[Any],
+    embeddings: Embeddings,
+    types: Sequence[str],
+    colours: Any,
+    scores: dict[str, dict[str, float]],
+    title_prefix: str = "",
+) -> None:
+    """The 2-D PCA of ``b`` on ``axes[0]`` and of ``r`` on ``axes[1]`` (matplotlib axes), one
+    colour per type of ``types`` (``colours(k)`` for the k-th), titled with ``title_prefix`` and
+    the separation ``scores`` (:func:`separation_scores`)."""
+    for ax, (space, features) in zip(
+        axes,
+        (("barycenter", embeddings.barycenter), ("residual", embeddings.residual)),
+        strict=True,
+    ):
+        _scatter(ax, features, embeddings.labels, types, colours)
+        ax.set_title(f"{title_prefix}{_title(space, scores[space])}", fontsize=10)
+
+
 def plot_embeddings(
     embeddings: Embeddings, path: Path, scores: dict[str, dict[str, float]] | None = None
 ) -> Path:
@@ -277,49 +297,7 @@ def plot_embeddings(
     names = sorted(set(embeddings.labels))
     colours = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
     fig, axes = plt.subplots(1, 2, figsize=(11, 5))
-    for ax, (space, features) in zip(
-        axes,
-        (("barycenter", embeddings.barycenter), ("residual", embeddings.residual)),
-        strict=True,
-    ):
-        _scatter(ax, features, embeddings.labels, names, colours)
-        ax.set_title(_title(space, scores[space]), fontsize=10)
+    draw_embeddings(axes, embeddings, names, colours, scores)
     axes[1].legend(fontsize=8, loc="best")
-    fig.tight_layout()
-    return save_figure(fig, path)
-
-
-def plot_embedding_grid(panels: Sequence[tuple[str, Embeddings]], path: Path) -> Path:
-    """One line per named network: the 2-D PCA of its ``b`` (left) and ``r`` (right).
-
-    Each network gets its own PCA; colours follow the types (sorted over all panels), and the
-    titles give the separation scores. PNG, written atomically.
-
-    Args:
-        panels: ``(name, embeddings)`` per line, e.g. one per arm of a study.
-        path: the PNG file.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from baryir.evaluation.report import save_figure
-
-    if not panels:
-        raise ValueError("plot_embedding_grid: no panels")
-    names = sorted({label for _, embeddings in panels for label in embeddings.labels})
-    colours = plt.get_cmap("tab10" if len(names) <= 10 else "tab20")
-    fig, axes = plt.subplots(len(panels), 2, figsize=(11, 4.2 * len(panels)), squeeze=False)
-    for line, (name, embeddings) in zip(axes, panels, strict=True):
-        scores = separation_scores(embeddings)
-        for ax, (space, features) in zip(
-            line,
-            (("barycenter", embeddings.barycenter), ("residual", embeddings.residual)),
-            strict=True,
-        ):
-            _scatter(ax, features, embeddings.labels, names, colours)
-            ax.set_title(f"{name}: {_title(space, scores[space])}", fontsize=10)
-    axes[0, 1].legend(fontsize=8, loc="best")
     fig.tight_layout()
     return save_figure(fig, path)

@@ -227,12 +227,16 @@ def _quantize(image: Tensor, bit_depth: int) -> np.ndarray:
     return array.numpy().astype(np.uint8 if bit_depth == 8 else np.uint16)
 
 
-def write_image(path: str | Path, image: Tensor, bit_depth: int = 8) -> None:
+def write_image(
+    path: str | Path, image: Tensor, bit_depth: int = 8, alpha: Tensor | None = None
+) -> None:
     """Write a ``(3, H, W)`` or ``(1, H, W)`` float tensor in ``[0, 1]`` to an image file.
 
     Values are clamped to ``[0, 1]`` and rounded to the nearest of ``2**bit_depth`` levels. The
-    format follows the suffix (Pillow); 16-bit output must be ``.png``. The write is atomic
-    (temporary file in the same folder, then ``os.replace``) and parent folders are created.
+    format follows the suffix (Pillow); 16-bit output must be ``.png``. With ``alpha``
+    (``(1, H, W)`` in ``[0, 1]``) the file is an RGBA or gray+alpha PNG (16-bit gray+alpha:
+    RGBA, the gray repeated). The write is atomic (temporary file in the same folder, then
+    ``os.replace``) and parent folders are created.
 
     Raises:
         ValueError: wrong shape, non-float or NaN values, bad ``bit_depth`` or suffix.
@@ -256,13 +260,18 @@ def write_image(path: str | Path, image: Tensor, bit_depth: int = 8) -> None:
         raise ValueError(f"write_image({path}): unknown image suffix {suffix!r}")
     if bit_depth == 16 and suffix != ".png":
         raise ValueError(f"write_image({path}): 16-bit output must be .png")
+    if alpha is not None:
+        if suffix != ".png" or alpha.shape != (1, *image.shape[1:]):
+            raise ValueError(f"write_image({path}): alpha must be (1, H, W) and the file .png")
+        image = torch.cat([image, alpha.to(image)])
 
     array = _quantize(image, bit_depth).transpose(1, 2, 0)
     with atomic_path(path) as tmp:
-        if bit_depth == 16 and array.shape[-1] == 3:
-            import cv2  # local: Pillow cannot write 16-bit colour
+        if bit_depth == 16 and array.shape[-1] > 1:
+            import cv2  # local: Pillow cannot write 16-bit colour or alpha
 
-            ok, encoded = cv2.imencode(".png", np.ascontiguousarray(array[..., ::-1]))
+            bgr = {2: [0, 0, 0, 1], 3: [2, 1, 0], 4: [2, 1, 0, 3]}[array.shape[-1]]
+            ok, encoded = cv2.imencode(".png", np.ascontiguousarray(array[..., bgr]))
             if not ok:
                 raise ValueError(f"write_image({path}): OpenCV could not encode 16-bit PNG")
             tmp.write_bytes(encoded.tobytes())

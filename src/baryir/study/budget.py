@@ -42,8 +42,9 @@ def curve_callback(run_dir: Path, every: int) -> dict[str, Any]:
     """The ``ModelCheckpoint`` (``baryir fit`` config) saving ``step-NNNNNN.ckpt`` every
     ``every`` steps, all kept, into ``run_dir/checkpoints/curve``.
 
-    The task optimises manually, so Lightning warns that these checkpoints hold the weights
-    after the optimiser step: exactly the network after ``NNNNNN`` steps, as wanted.
+    The LightningModule (``RestorationTask``) optimises manually, so Lightning warns that these
+    checkpoints hold the weights after the optimiser step: exactly the network after ``NNNNNN``
+    steps, as wanted.
     """
     return {
         "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",

@@ -107,7 +107,8 @@ class StudyConfig:
         seeds: one run per seed and arm.
         arms: names from :data:`ARMS`.
         steps: training steps of every run.
-        train_folders: training data per task, relative to ``data_root``.
+        train_folders: training data per degradation task (``data.tasks``), relative to
+            ``data_root``.
         fit: the ``baryir fit`` config shared by every run.
         evaluation: the test rows.
         output: folder of the report.

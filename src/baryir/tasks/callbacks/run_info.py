@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -12,33 +10,18 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 
+from baryir.provenance import git_revision
+
 __all__ = ["RunInfo", "git_revision"]
 
 log = logging.getLogger(__name__)
 
 
-def git_revision(path: str | Path | None = None) -> str:
-    """``git rev-parse HEAD`` of the repository holding ``path`` (default: this package)."""
-    cwd = Path(path) if path is not None else Path(__file__).resolve().parent
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return result.stdout.strip() or "unknown"
-
-
 class RunInfo(Callback):
     """Log what identifies a run once, at the start of ``fit``, to every logger.
 
-    Logged as hyper-parameters: ``run/git_revision`` (:func:`git_revision`, ``"unknown"``
-    outside a git checkout), ``run/wb_solver`` (the solver the task really uses) and
+    Logged as hyper-parameters: ``run/git_revision`` (:func:`baryir.provenance.git_revision`,
+    ``"unknown"`` outside a git checkout), ``run/wb_solver`` (the solver the task really uses) and
     ``run/data_summary`` (``datamodule.summary()``). W&B also gets the resolved LightningCLI
     config in its run config under ``cli``; TensorBoard gets the summary as text.
     """
