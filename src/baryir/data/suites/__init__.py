@@ -49,6 +49,7 @@ __all__ = [
     "SuiteFile",
     "SuiteSet",
     "build_rows",
+    "expand_specs",
     "is_suite",
     "list_suites",
     "load_suite",
@@ -253,6 +254,29 @@ def is_suite(spec: str) -> bool:
     return spec in list_suites() and not Path(spec).is_dir()
 
 
+def expand_specs(specs: Sequence[str]) -> list[str]:
+    """Row specs with suite references spelled out: a suite (:func:`is_suite`) gives its rows'
+    specs, ``"<clean set>:<suite>"`` the suite's degradations on that clean set; other specs
+    stay as they are.
+
+    Example:
+        >>> expand_specs(["CBSD68:25", "CBSD68:do-no-harm"])
+        ['CBSD68:25', 'CBSD68:clean', 'CBSD68:noise:5', 'CBSD68:jpeg:40']
+    """
+    expanded: list[str] = []
+    for spec in specs:
+        clean_set, _, suite = spec.partition(":")
+        if is_suite(spec):
+            expanded += [row.spec for row in load_suite(spec).sets]
+        elif suite in list_suites():
+            expanded += [
+                f"{clean_set}:{degradation}" for degradation in load_suite(suite).degradations
+            ]
+        else:
+            expanded.append(spec)
+    return expanded
+
+
 def build_rows(
     specs: Sequence[str],
     root: str | Path | None = None,
@@ -261,7 +285,8 @@ def build_rows(
     crop: int | None = None,
 ) -> list[Dataset]:
     """The datasets of row specs: each a :func:`build_test_set` spec (``"CBSD68:25"``, with
-    ``seed``) or a suite (:func:`is_suite`: all its rows, with the suite's seed).
+    ``seed``), a suite (:func:`is_suite`: all its rows, with the suite's seed and labels) or a
+    clean set under a suite's degradations (``"CBSD68:do-no-harm"``, :func:`expand_specs`).
 
     Example:
         >>> [d.label for d in build_rows(["do-no-harm"], root, max_images=1)][:2]  # doctest: +SKIP
@@ -274,7 +299,9 @@ def build_rows(
         if is_suite(spec):
             datasets += load_suite(spec).build(root, max_images, crop)
         else:
-            datasets.append(build_test_set(spec, root, seed, max_images, crop))
+            datasets += [
+                build_test_set(row, root, seed, max_images, crop) for row in expand_specs([spec])
+            ]
     return datasets
 
 
