@@ -1,5 +1,8 @@
 """The one error path of the ``baryir`` command: user errors in one line, bugs with a traceback.
 
+Every command, Lightning's included, runs through :func:`run_guarded`; an argument error found
+by the parser is a :class:`UsageError` printed by the same :func:`report_error`.
+
 A *user error* is something the user can fix: a missing or damaged file, a bad value in a
 config or on the command line, a full disk, too little memory, a diverged run. It ends the
 command with one or two lines on stderr (what and where, then what to do) and exit status 2
@@ -15,15 +18,18 @@ import errno
 import os
 import sys
 import traceback
+from collections.abc import Callable
 
 import torch
 
 __all__ = [
     "TRACEBACK_ENV",
     "ConfigError",
+    "UsageError",
     "exit_status",
     "is_user_error",
     "report_error",
+    "run_guarded",
 ]
 
 TRACEBACK_ENV = "BARYIR_TRACEBACK"
@@ -34,6 +40,11 @@ _RUNNING = (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
 
 class ConfigError(ValueError):
     """A run that cannot work as configured, found before any work starts (exit status 2)."""
+
+
+class UsageError(ValueError):
+    """A bad command line found by the parser: an unknown option, a value of the wrong type, a
+    missing argument (exit status 2)."""
 
 
 def is_user_error(error: BaseException) -> bool:
@@ -84,11 +95,27 @@ def _message(error: BaseException) -> str:
 
 def report_error(prog: str, error: BaseException) -> int:
     """Print ``error`` as ``prog: error: ...`` (plus a hint line where one helps) and return
-    its exit status; with ``BARYIR_TRACEBACK=1`` the traceback comes first."""
-    if os.environ.get(TRACEBACK_ENV, "") not in ("", "0"):
+    its exit status; with ``BARYIR_TRACEBACK=1`` the traceback (of a raised error) comes
+    first."""
+    if os.environ.get(TRACEBACK_ENV, "") not in ("", "0") and error.__traceback__ is not None:
         traceback.print_exception(error, file=sys.stderr)
     print(f"{prog}: error: {_message(error)}", file=sys.stderr)
     hint = _hint(error)
     if hint:
         print(f"{prog}: {hint}", file=sys.stderr)
     return exit_status(error)
+
+
+def run_guarded(prog: str, work: Callable[[], int | None]) -> int:
+    """Run ``work`` (a command) on the one error path; its exit status (None: 0).
+
+    A user error (:func:`is_user_error`) ends in one line on stderr (:func:`report_error`) and
+    its exit status; anything else, a bug, propagates with its traceback.
+    """
+    try:
+        status = work()
+    except Exception as error:
+        if not is_user_error(error):
+            raise
+        return report_error(prog, error)
+    return 0 if status is None else status

@@ -181,3 +181,24 @@ def test_command_errors_are_one_line(tmp_path: Path, capsys) -> None:
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ckpt" in err[0]
+
+
+def test_every_command_runs_on_one_error_path(capsys) -> None:
+    from baryir.errors import UsageError, report_error, run_guarded
+
+    assert run_guarded("baryir x", lambda: None) == 0
+    assert run_guarded("baryir x", lambda: 1) == 1
+
+    def missing() -> int:
+        raise FileNotFoundError("checkpoint not found: w.ckpt")
+
+    assert run_guarded("baryir x", missing) == 2
+    assert capsys.readouterr().err == "baryir x: error: checkpoint not found: w.ckpt\n"
+
+    def bug() -> int:
+        raise KeyError("a bug keeps its traceback")
+
+    with pytest.raises(KeyError):
+        run_guarded("baryir x", bug)
+    assert report_error("baryir x", UsageError("bad flag (see baryir x --help)")) == 2
+    assert capsys.readouterr().err == "baryir x: error: bad flag (see baryir x --help)\n"

@@ -8,7 +8,8 @@ from typing import Any
 
 
 def _card_details(checkpoint: Path) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-    """The recipe (the task's hyper-parameters) and data settings of a Lightning checkpoint."""
+    """The recipe (the LightningModule's hyper-parameters, ``RestorationTask``) and data settings
+    of a Lightning checkpoint."""
     from baryir.io.checkpoint import load_checkpoint
 
     if checkpoint.suffix != ".ckpt":

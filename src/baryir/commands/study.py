@@ -1,7 +1,8 @@
 """``baryir study --config configs/study/generalization-cpu.yaml``: an equal-budget comparison.
 
 For every seed and arm of the study (:mod:`baryir.study`), trains the network through ``baryir
-fit`` (:func:`baryir.cli.main`, in this process) with the study's shared fit config, then scores
+fit`` (:func:`baryir.lightning_cli.run_trainer`, in this process, on the one error path of
+``baryir fit``) with the study's shared fit config, then scores
 the checkpoint on the in-distribution, out-of-distribution and do-no-harm rows, keeping every
 image's PSNR, and measures the mechanism (b and r of the in-distribution inputs). With
 ``budget_curve`` the reference arm's first run is also scored every ``budget_curve.every`` steps.
@@ -52,7 +53,8 @@ def run(
         max_images: images scored per row.
         fresh: retrain and re-evaluate every run.
     """
-    from baryir.cli import main as baryir
+    from baryir.errors import run_guarded
+    from baryir.lightning_cli import run_trainer
     from baryir.study.config import load_study_config
     from baryir.study.orchestration import run_study
 
@@ -81,6 +83,10 @@ def run(
         for word in (flag, *(value if isinstance(value, list) else [value]))
     ]
     command = shlex.join(["baryir", "study", *argv, *(["--fresh"] if fresh else [])])
-    files = run_study(study, lambda path: baryir(["fit", "--config", str(path)]), command, fresh)
+
+    def fit(path: Path) -> None:
+        run_guarded("baryir fit", lambda: run_trainer(["fit", "--config", str(path)]))
+
+    files = run_study(study, fit, command, fresh)
     print(f"wrote {', '.join(str(path) for path in files.values())}")
     return 0

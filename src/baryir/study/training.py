@@ -41,7 +41,8 @@ __all__ = [
 ]
 
 FitCommand = Callable[[Path], object]
-"""Runs ``baryir fit --config <path>`` (e.g. ``lambda path: baryir.cli.main(["fit", ...])``)."""
+"""Runs ``baryir fit --config <path>`` (``baryir study`` passes
+:func:`baryir.lightning_cli.run_trainer` on ``baryir fit``'s error path)."""
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,182 @@
+"""The Trainer commands ``fit``, ``validate``, ``test``, ``predict``, and the one parser class.
+
+:class:`BaryIRCLI` is Lightning's ``LightningCLI`` with the data's sources linked to the model,
+the test report, the checks of :mod:`baryir.tasks.preflight` before any work starts and
+:func:`resilience_defaults`; :func:`run_trainer` runs one of its commands in this process
+(``baryir fit``, and the study's in-process runs). :class:`BaryIRArgumentParser` is the parser
+of every ``baryir`` command, Lightning's and the others (:func:`baryir.cli.command_parser`): a
+jsonargparse parser whose argument errors end on the one error path of :mod:`baryir.errors`.
+
+This module is the library's top: it imports no command (:mod:`baryir.commands`,
+:mod:`baryir.cli`), so the commands can use it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from argparse import Action
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from jsonargparse import DefaultHelpFormatter
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from baryir.errors import UsageError, report_error
+
+__all__ = [
+    "ERRORS_EPILOG",
+    "BaryIRArgumentParser",
+    "BaryIRCLI",
+    "count_sources",
+    "resilience_defaults",
+    "run_trainer",
+]
+
+ERRORS_EPILOG = (
+    "Errors are one line on stderr: exit status 2 for a bad command line, config or input, 1 "
+    "for a run that failed while working. Set BARYIR_TRACEBACK=1 to see the traceback."
+)
+"""The last lines of every command's ``--help``."""
+
+
+class _HelpFormatter(DefaultHelpFormatter):
+    """jsonargparse's help, saying ``Path`` for a ``pathlib.Path`` argument."""
+
+    def _get_type_str(self, action: Action) -> str | None:
+        type_str = super()._get_type_str(action)
+        return type_str.replace("<class 'Path'>", "Path") if type_str else type_str
+
+
+class BaryIRArgumentParser(LightningArgumentParser):
+    """The parser of every ``baryir`` command: jsonargparse (through Lightning's parser), with
+    argument errors as one line (what is wrong and where, then ``see ... --help``), exit status
+    2, printed by :func:`baryir.errors.report_error`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str, ex: Exception | None = None) -> NoReturn:
+        if not self.exit_on_error:
+            super().error(message, ex)
+        prog = self.prog.replace(" [options]", "")
+        text = " ".join(message.split()) or "invalid arguments"
+        if len(text) > 400:
+            text = text[:397] + "..."
+        raise SystemExit(report_error(prog, UsageError(f"{text} (see {prog} --help)")))
+
+
+class BaryIRCLI(LightningCLI):
+    """LightningCLI with the number of degradation sources linked from the data to the model,
+    and the test report (:class:`~baryir.tasks.callbacks.TestReport`, ``--report.*``).
+
+    ``test`` defaults to ``--verbose false``: the report of the LightningModule
+    (``RestorationTask``) prints the one results table (restored and input PSNR/SSIM, share made
+    worse), so Lightning's per-dataloader listing of the same numbers is left out unless asked
+    for.
+    """
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        from baryir.tasks.callbacks import TestReport
+
+        parser.link_arguments("data.tasks", "model.num_sources", compute_fn=count_sources)
+        parser.add_lightning_class_args(TestReport, "report")
+
+    def _prepare_subcommand_parser(
+        self, klass: type, subcommand: str, **kwargs: Any
+    ) -> LightningArgumentParser:
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        parser.epilog = ERRORS_EPILOG
+        if subcommand == "test":
+            parser.set_defaults(verbose=False)
+        if subcommand == "fit":
+            parser.add_argument(
+                "--fresh",
+                type=bool,
+                default=False,
+                help="Start over in a folder that already holds last.ckpt: the new run replaces "
+                "it (without this, such a fit stops and says how to resume).",
+            )
+        return parser
+
+    def _parse_ckpt_path(self) -> None:
+        from baryir.tasks.preflight import check_checkpoint_argument
+
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint_argument(self.config[subcommand].get("ckpt_path"))
+        super()._parse_ckpt_path()
+
+    def before_instantiate_classes(self) -> None:
+        from baryir.tasks.preflight import check_config
+
+        check_config(self.subcommand, self.config[self.subcommand])
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        """Check the run (:func:`~baryir.tasks.preflight.prepare_run`), then run it."""
+        from baryir.tasks.preflight import prepare_run
+
+        arguments = self.config_init[subcommand]
+        fresh = bool(arguments.get("fresh", False))
+        prepare_run(subcommand, self.trainer, self.model, self.datamodule, arguments, fresh)
+        super()._run_subcommand(subcommand)
+
+
+def count_sources(tasks: Sequence[str] | None) -> int:
+    """Number of distinct degradation sources (potentials) among the selected degradation tasks
+    (``data.tasks``)."""
+    from baryir.data.datamodule import DEFAULT_TASKS
+    from baryir.data.degradation_tasks import resolve_tasks
+
+    return len({degradation.source for degradation in resolve_tasks(tasks or DEFAULT_TASKS)})
+
+
+def resilience_defaults() -> dict[str, list[Any]]:
+    """Atomic weights-only checkpoint IO, RNG states in checkpoints, save-and-stop on SIGTERM.
+
+    The checkpoint IO is given by ``class_path`` (a config value that ``--print_config`` and
+    the saved ``config.yaml`` show, and a config can replace), the callbacks as instances
+    (LightningCLI adds them to those of the config).
+    """
+    from baryir.tasks.callbacks import PreemptionCheckpoint, RNGStateCallback
+
+    return {
+        "plugins": [{"class_path": "baryir.io.checkpoint_io.AtomicCheckpointIO"}],
+        "callbacks": [RNGStateCallback(), PreemptionCheckpoint()],
+    }
+
+
+def run_trainer(
+    args: Sequence[str] | None,
+    trainer_defaults: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> None:
+    """Run ``baryir {fit,validate,test,predict} ...`` in this process.
+
+    Args:
+        args: the command line after ``baryir`` (None: ``sys.argv[1:]``).
+        trainer_defaults: the Trainer's defaults (None: :func:`resilience_defaults`).
+        description: the ``baryir --help`` text.
+
+    Raises whatever the run raises: the caller puts it on the one error path
+    (:func:`baryir.errors.run_guarded`).
+    """
+    from baryir.data import RestorationDataModule
+    from baryir.tasks import RestorationTask
+
+    with warnings.catch_warnings():
+        # main(args) is how tests and notebooks call us; Lightning warns when sys.argv is set.
+        warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+        # Lightning's own use of a torch pytree API that torch deprecates: nothing to act on
+        warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
+        BaryIRCLI(
+            RestorationTask,
+            RestorationDataModule,
+            args=None if args is None else list(args),
+            parser_class=BaryIRArgumentParser,
+            save_config_kwargs={"overwrite": True},
+            parser_kwargs={"prog": "baryir", "description": description or "baryir"},
+            trainer_defaults=resilience_defaults()
+            if trainer_defaults is None
+            else trainer_defaults,
+        )
