@@ -61,7 +61,7 @@ DESCRIPTION = (
     "Training and evaluation: baryir {fit,validate,test,predict} --config CONFIG.yaml\n"
     "Other commands: baryir restore INPUT... --ckpt CKPT --output DIR | "
     "baryir convert RELEASED.pth OUT.safetensors | baryir export CKPT OUT.safetensors | "
-    "baryir suite --config configs/suites/ood.yaml --ckpt CKPT | "
+    "baryir suite --config ood --ckpt CKPT | "
     "baryir compare --ckpt CKPT --sets CBSD68:25 Rain100H --output DIR | "
     "baryir study --config configs/study/smoke.yaml | baryir app --ckpt CKPT (each takes --help)\n"
     "Errors are one line (exit status 2: bad command line, config or input; 1: failed while "

@@ -68,7 +68,7 @@ class BaryIRArgumentParser(LightningArgumentParser):
 
 class BaryIRCLI(LightningCLI):
     """LightningCLI with the number of degradation sources linked from the data to the model,
-    and the test report (:class:`~baryir.evaluation.report.TestReport`, ``--report.*``).
+    and the test report (:class:`~baryir.tasks.callbacks.TestReport`, ``--report.*``).
 
     ``test`` defaults to ``--verbose false``: the report of the LightningModule
     (``RestorationTask``) prints the one results table (restored and input PSNR/SSIM, share made
@@ -77,7 +77,7 @@ class BaryIRCLI(LightningCLI):
     """
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        from baryir.evaluation.report import TestReport
+        from baryir.tasks.callbacks import TestReport
 
         parser.link_arguments("data.tasks", "model.num_sources", compute_fn=count_sources)
         parser.add_lightning_class_args(TestReport, "report")
@@ -138,7 +138,7 @@ def resilience_defaults() -> dict[str, list[Any]]:
     the saved ``config.yaml`` show, and a config can replace), the callbacks as instances
     (LightningCLI adds them to those of the config).
     """
-    from baryir.tasks.resilience import PreemptionCheckpoint, RNGStateCallback
+    from baryir.tasks.callbacks import PreemptionCheckpoint, RNGStateCallback
 
     return {
         "plugins": [{"class_path": "baryir.io.checkpoint_io.AtomicCheckpointIO"}],

@@ -1,5 +1,6 @@
-"""configs/suites/unseen.yaml: every new degradation at two strengths, the compounds, and the
-"do no harm" rows, all valid specs with labels that carry the parameters."""
+"""The unseen suite (``baryir/data/suites/unseen.yaml``): every new degradation at two
+strengths, the compounds, and the "do no harm" rows, all valid specs with labels that carry the
+parameters."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from pathlib import Path
 
 import torch
 
+from baryir.data.suites import SUITES_DIR, load_suite
 from baryir.degradations import available_degradations
-from baryir.evaluation.suites import load_suite
 
-UNSEEN = Path(__file__).resolve().parents[2] / "configs" / "suites" / "unseen.yaml"
+UNSEEN = SUITES_DIR / "unseen.yaml"
 PAPER = {"noise", "rain", "haze", "motion_blur", "defocus", "jpeg", "lowlight", "colorcast"}
 
 

@@ -7,9 +7,18 @@ from pathlib import Path
 import pytest
 import torch
 
-from baryir.evaluation.suites import load_suite, parse_suite
+from baryir.data import RestorationDataModule
+from baryir.data.suites import (
+    SUITES_DIR,
+    build_rows,
+    is_suite,
+    list_suites,
+    load_suite,
+    parse_suite,
+)
+from baryir.io.image import write_image
 
-SUITES = Path(__file__).resolve().parents[2] / "configs" / "suites"
+SUITES = SUITES_DIR
 
 
 def test_ood_suite_parses_with_parameter_labels() -> None:
@@ -95,3 +104,39 @@ def test_ood_inputs_identical_across_two_runs(shared_data: Path) -> None:
     other_seed = parse_suite({"seed": 1, "sets": [kodak.sets[0].spec]}).build(shared_data, 1)
     assert not torch.equal(other_seed[0][0]["input"], first[0])
     assert all(suite.real_folders(shared_data))
+
+
+def test_suites_load_by_name_and_include_the_do_no_harm_rows() -> None:
+    assert list_suites() == ["do-no-harm", "ood", "standard", "unseen"]
+    assert load_suite("ood") == load_suite(SUITES / "ood.yaml")
+    harm = load_suite("do-no-harm").degradations
+    suite = parse_suite(
+        {"include": ["do-no-harm"], "clean_sets": ["Kodak24"], "degradations": ["noise:50"]}
+    )
+    assert suite.degradations == (*harm, "noise:50")
+    assert [s.label for s in suite.sets] == [f"Kodak24 {spec}" for spec in suite.degradations]
+    # the suites that show the do-no-harm rows include them: no copy of the list
+    for name in ("ood", "unseen"):
+        assert load_suite(name).degradations[: len(harm)] == harm
+    with pytest.raises(ValueError, match="duplicate rows"):
+        parse_suite(
+            {"include": ["do-no-harm"], "clean_sets": ["CBSD68"], "degradations": ["clean"]}
+        )
+
+
+def test_rows_name_suites_or_test_sets(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        write_image(tmp_path / "CBSD68" / f"{name}.png", torch.rand(3, 16, 16))
+    mini = tmp_path / "mini.yaml"
+    mini.write_text("seed: 3\nclean_sets: [CBSD68]\ndegradations: [clean, noise:5]\n")
+    assert is_suite("ood") and is_suite(str(mini)) and not is_suite("CBSD68:25")
+    rows = build_rows([str(mini), "CBSD68:25"], root=tmp_path, max_images=1)
+    assert [d.label for d in rows] == ["CBSD68 clean", "CBSD68 noise:5", "CBSD68 noise:25"]
+    assert len(rows[0]) == 1
+    data = RestorationDataModule(
+        root=str(tmp_path), tasks=["denoise_25"], val_sets=[str(mini)], num_workers=0
+    )
+    data.setup("validate")
+    assert data.val_labels == ["CBSD68 clean", "CBSD68 noise:5"]
+    suite_input = load_suite(mini).build(tmp_path)[1][0]["input"]  # the suite's seed applies
+    assert torch.equal(data.val_datasets[1][0]["input"], suite_input)

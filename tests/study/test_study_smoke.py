@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from baryir.cli import main
+from baryir.data.datasets.testsets import test_set_label as row_label
 
 REPO = Path(__file__).resolve().parents[2]
 SMOKE = REPO / "configs" / "study" / "smoke.yaml"
 ARMS = ["none", "sinkhorn", "potentials"]
-ROWS = [
+SPECS = [
     "CBSD68:25",
     "Rain100H[70:100]",
     "CBSD68:haze",
@@ -22,6 +23,7 @@ ROWS = [
     "CBSD68:noise:25+jpeg:30",
     "CBSD68:clean",
 ]
+ROWS = [row_label(spec) for spec in SPECS]  # rows named as every table names them
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -141,7 +143,8 @@ def test_study_reports_mechanism_and_budget(study: tuple[Path, Path]) -> None:
     assert (report / "smoke-embedding.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     budget = _read(report / "smoke-budget.csv")
-    in_curve = ["CBSD68:25", "Rain100H[70:100]", "CBSD68:haze", "CBSD68:clean"]
+    in_curve = [row_label(s) for s in ("CBSD68:25", "Rain100H[70:100]", "CBSD68:haze")]
+    in_curve += [row_label("CBSD68:clean")]
     assert [(b["step"], b["row"]) for b in budget] == [
         (step, row) for step in "123" for row in in_curve
     ]
@@ -149,9 +152,9 @@ def test_study_reports_mechanism_and_budget(study: tuple[Path, Path]) -> None:
     own = [
         float(r["psnr"])
         for r in _read(report / "smoke-per-image.csv")
-        if (r["arm"], r["seed"], r["row"]) == ("none", "0", "CBSD68:25")
+        if (r["arm"], r["seed"], r["row"]) == ("none", "0", ROWS[0])
     ]
-    last = next(b for b in budget if (b["step"], b["row"]) == ("3", "CBSD68:25"))
+    last = next(b for b in budget if (b["step"], b["row"]) == ("3", ROWS[0]))
     assert float(last["psnr"]) == pytest.approx(sum(own) / len(own), abs=1e-4)
 
     markdown = (report / "smoke.md").read_text()

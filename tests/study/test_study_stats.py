@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
 
+from baryir.data.suites import expand_specs
+from baryir.io.image import write_image
 from baryir.study.config import load_study_config
 from baryir.study.prose import answer_text
+from baryir.study.scoring import build_rows
 from baryir.study.stats import ImageScore, paired_difference_ci, summarize, verdict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -131,3 +135,31 @@ def test_dose_arms_merge_into_the_shared_objective() -> None:
     plain = fit_config(config, "sinkhorn", 0, Path("run"), {})["model"]
     assert plain["objective"] == {"sinkhorn_points": "pooled"} and "alignment_share" not in plain
     assert config.fit["model"]["objective"] == {"sinkhorn_points": "pooled"}  # not mutated
+
+
+def test_study_rows_refer_to_suites_and_carry_table_labels(tmp_path: Path) -> None:
+    config = load_study_config(REPO / "configs" / "study" / "generalization-cpu.yaml")
+    assert config.evaluation.do_no_harm == ("CBSD68:do-no-harm",)
+    harm = expand_specs(config.evaluation.do_no_harm)
+    assert harm == ["CBSD68:clean", "CBSD68:noise:5", "CBSD68:jpeg:40"]
+    for name in ("a", "b"):
+        write_image(tmp_path / "CBSD68" / f"{name}.png", torch.rand(3, 16, 16))
+    small = replace(
+        config,
+        evaluation=replace(
+            config.evaluation,
+            in_distribution=("CBSD68:25", "CBSD68:noise:25"),
+            out_of_distribution=(),
+            unseen_kinds=(),
+            crop=None,
+        ),
+        budget_curve=None,
+    )
+    rows = build_rows(small, tmp_path)
+    assert [(group, d.label) for group, d in rows] == [
+        ("id", "CBSD68 noise:25"),
+        ("id", "CBSD68 noise:25 #2"),
+        ("harm", "CBSD68 clean"),
+        ("harm", "CBSD68 noise:5"),
+        ("harm", "CBSD68 jpeg:40"),
+    ]

@@ -15,42 +15,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from jsonargparse.typing import NonNegativeInt, PositiveInt
-from torch import Tensor
 
 from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
 
 log = logging.getLogger(__name__)
-
-
-class ExampleKeeper:
-    """An ``on_image`` callback keeping the first ``per_set`` images of each set with PSNRs."""
-
-    def __init__(self, per_set: int, protocol: Any) -> None:
-        self.per_set = per_set
-        self.protocol = protocol
-        self.examples: list[tuple[str, Tensor, Tensor, Tensor, float, float]] = []
-        self.counts: dict[str, int] = {}
-
-    def __call__(self, label: str, item: dict[str, Any], restored: Tensor) -> None:
-        from baryir.metrics import psnr_ssim
-
-        if self.counts.get(label, 0) >= self.per_set:
-            return
-        self.counts[label] = self.counts.get(label, 0) + 1
-        degraded, target = item["input"], item["target"]
-        self.examples.append(
-            (
-                f"{label} {item.get('name', '')}".strip(),
-                degraded,
-                restored,
-                target,
-                psnr_ssim(degraded, target, self.protocol)[0],
-                psnr_ssim(restored, target, self.protocol)[0],
-            )
-        )
 
 
 def run(
@@ -73,7 +43,7 @@ def run(
 
     Args:
         ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth.
-        sets: test set specs: CBSD68:25 Rain100H ...
+        sets: rows: test set specs (CBSD68:25 Rain100H ...) or suites (ood, a suite .yaml).
         output: folder for the pictures and tables.
         model: registry name if the weights carry none.
         root: data root (default: the shared data).
@@ -92,6 +62,7 @@ def run(
         separation_scores,
     )
     from baryir.evaluation.report import (
+        ExampleKeeper,
         describe_protocol,
         format_table,
         save_comparison_grid,
@@ -107,7 +78,7 @@ def run(
     datasets = resolve_datasets(sets, root=root, seed=seed)
     network = load_model(ckpt, model).to(device)
     protocol = EvalProtocol()
-    keeper = ExampleKeeper(images_per_set, protocol)
+    keeper = ExampleKeeper(images_per_set)
     results = evaluate(
         network,
         datasets,

@@ -1,6 +1,6 @@
-"""``baryir suite --config SUITE.yaml --ckpt CKPT``: run an evaluation suite without a Trainer.
+"""``baryir suite --config SUITE --ckpt CKPT``: run an evaluation suite without a Trainer.
 
-Scores every row of the suite (see :mod:`baryir.evaluation.suites`) with
+Scores every row of the suite (see :mod:`baryir.data.suites`) with
 :func:`baryir.evaluation.runner.evaluate`, prints one table (PSNR, SSIM, input PSNR, input SSIM,
 ``worse``, ``psnr_min``, average row), writes ``results.csv``, ``results.md`` and
 ``per_image.csv`` (each image's input and restored PSNR) into ``--output`` (default: beside the
@@ -76,7 +76,8 @@ def run(
     """Score a network on every row of an evaluation suite, without a Trainer.
 
     Args:
-        config: suite YAML, e.g. configs/suites/ood.yaml.
+        config: the suite: a library suite's name (do-no-harm, ood, standard, unseen) or a
+            suite YAML file.
         ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth.
         output: folder for the tables and restored photos (default: beside the checkpoint,
             <ckpt stem>-suite-<name>).
@@ -88,6 +89,7 @@ def run(
         no_real: skip the real photos.
         device: where the network runs.
     """
+    from baryir.data.suites import load_suite
     from baryir.evaluation.report import (
         describe_protocol,
         format_table,
@@ -95,7 +97,6 @@ def run(
         write_tables,
     )
     from baryir.evaluation.runner import ImageScores, evaluate
-    from baryir.evaluation.suites import load_suite
     from baryir.models import load_model
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -106,7 +107,7 @@ def run(
     network = load_model(ckpt, model).to(device)
     out_dir = output or default_output(ckpt, suite.name)
     check_output_folder(out_dir)
-    scores = ImageScores(suite.protocol)
+    scores = ImageScores()
     results = evaluate(
         network,
         datasets,

@@ -64,16 +64,25 @@ from baryir.data.mixing import (
 )
 from baryir.data.progressive import PatchStage, check_stages, stage_at
 from baryir.data.samplers import SourceBalancedBatchSampler
+from baryir.data.suites import build_rows, load_suite
 from baryir.degradations import build_degradation
 
-__all__ = ["DEFAULT_EVAL_SETS", "DEFAULT_TASKS", "DO_NO_HARM", "RestorationDataModule"]
+__all__ = [
+    "DEFAULT_EVAL_SETS",
+    "DEFAULT_TASKS",
+    "DO_NO_HARM_SUITE",
+    "RestorationDataModule",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TASKS: tuple[str, ...] = ("denoise_15", "denoise_25", "denoise_50", "derain", "dehaze")
 
-DO_NO_HARM_SET = "CBSD68"
-"""The clean set the "do no harm" rows degrade when the data has a root (not the bundled one)."""
+DO_NO_HARM_SUITE = "do-no-harm"
+"""The suite (:func:`baryir.data.suites.load_suite`) whose degradations are the "do no harm" rows
+of every default validation and test report: a restorer should return these inputs (nearly)
+unchanged. With a data root they degrade the suite's first clean set (CBSD68), else the bundled
+validation photos."""
 
 DEFAULT_EVAL_SETS: dict[str, str] = {
     "denoise_15": "CBSD68:15",
@@ -83,13 +92,15 @@ DEFAULT_EVAL_SETS: dict[str, str] = {
     "dehaze": "SOTS-outdoor",
     "deblur": "GoPro",
     "lowlight": "LOL-v1",
-    "clean": f"{DO_NO_HARM_SET}:clean",
+    "clean": "CBSD68:clean",
     **{f"cdd_{kind}": f"CDD11:{kind}" for kind in CDD11_KINDS},
 }
 
-DO_NO_HARM: tuple[str, ...] = ("clean", "noise:5", "jpeg:40")
-"""Degradation specs of the "do no harm" rows: a restorer should return these inputs (nearly)
-unchanged, and every default validation and test report shows them."""
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    if name == "DO_NO_HARM":  # the degradation specs of the "do no harm" rows, from the suite
+        return load_suite(DO_NO_HARM_SUITE).degradations
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RestorationDataModule(LightningDataModule):
@@ -113,10 +124,11 @@ class RestorationDataModule(LightningDataModule):
         batch_size: training batch size (per rank).
         num_workers: DataLoader workers.
         balanced_batches: every source in every batch (``SourceBalancedBatchSampler``).
-        val_sets: evaluation specs (``"CBSD68:25"``, ``"Rain100L"``, a path); None: one per
-            task (bundled validation photos, or the standard set found under
-            ``test_root``/``root``; missing ones skipped with a WARNING) plus the
-            ``do_no_harm`` rows; ``[]``: none.
+        val_sets: evaluation rows: test set specs (``"CBSD68:25"``, ``"Rain100L"``, a path) or
+            suites (``"do-no-harm"``, a suite ``.yaml``: all its rows;
+            :func:`~baryir.data.suites.build_rows`); None: one per task (bundled validation
+            photos, or the standard set found under ``test_root``/``root``; missing ones skipped
+            with a WARNING) plus the ``do_no_harm`` rows; ``[]``: none.
         val_max_images: keep the first N images of each validation set.
         val_crop: central crop of validation images (None: whole images).
         test_sets: like ``val_sets``, for ``test`` (whole images, no limit).
@@ -124,8 +136,9 @@ class RestorationDataModule(LightningDataModule):
         bundled_train_size: items per task per epoch of the bundled default.
         bundled_val_crop: central crop of the bundled validation photos (None: whole).
         do_no_harm: degradation specs added to the default validation and test sets, on the
-            bundled validation photos or CBSD68 (None: ``DO_NO_HARM``, i.e. clean, noise sigma 5
-            and JPEG q40; ``[]``: none); a spec that is already a task's row is not repeated.
+            bundled validation photos or CBSD68 (None: those of the ``do-no-harm`` suite,
+            :data:`DO_NO_HARM_SUITE`: clean, noise sigma 5 and JPEG q40; ``[]``: none); a spec
+            that is already a task's row is not repeated.
         flat_contrast: probability that a synthesised training patch first gets a lower
             contrast and a brightness shift (``data/transforms.py``: flat clean content, so
             that low contrast alone does not read as haze); 0 (default) leaves patches as
@@ -226,9 +239,10 @@ class RestorationDataModule(LightningDataModule):
         if not 0.0 <= flat_contrast <= 1.0:
             raise ValueError(f"flat_contrast must be a probability in [0, 1], got {flat_contrast}")
         self.flat_contrast = flat_contrast
+        self.do_no_harm_suite = load_suite(DO_NO_HARM_SUITE)
         self.do_no_harm = [
             spec
-            for spec in (DO_NO_HARM if do_no_harm is None else do_no_harm)
+            for spec in (self.do_no_harm_suite.degradations if do_no_harm is None else do_no_harm)
             if spec not in {task.synthetic for task in self.tasks}
         ]
         for spec in self.do_no_harm:
@@ -329,7 +343,7 @@ class RestorationDataModule(LightningDataModule):
         max_images = self.val_max_images if validation else None
         crop = self.val_crop if validation else None
         if specs is not None:
-            return [build_test_set(spec, root, self.seed, max_images, crop) for spec in specs]
+            return build_rows(specs, root, self.seed, max_images, crop)
         if self.root is None and self.test_root is None:
             bundled_crop = self.bundled_val_crop if validation else None
             rows: list[SourceDataset] = [
@@ -340,7 +354,8 @@ class RestorationDataModule(LightningDataModule):
                 bundled_eval_source(spec, bundled_crop, self.seed) for spec in self.do_no_harm
             ]
         specs = [DEFAULT_EVAL_SETS[task.name] for task in self.tasks]
-        specs += [f"{DO_NO_HARM_SET}:{spec}" for spec in self.do_no_harm]
+        clean_set = self.do_no_harm_suite.clean_sets[0]
+        specs += [f"{clean_set}:{spec}" for spec in self.do_no_harm]
         datasets = []
         for spec in specs:
             try:

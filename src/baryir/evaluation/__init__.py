@@ -1,5 +1,5 @@
-"""Evaluation: one loop over test sets (runner), suites from YAML, reports, embedding views.
+"""Evaluation: the one loop over test sets (runner), scores (scorer), reports, embedding views.
 
-Submodules import lazily what they need; import from them directly, e.g.
-``from baryir.evaluation.runner import evaluate``.
+What to evaluate is a suite (:mod:`baryir.data.suites`). Submodules import lazily what they
+need; import from them directly, e.g. ``from baryir.evaluation.runner import evaluate``.
 """

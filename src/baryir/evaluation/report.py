@@ -1,5 +1,10 @@
-"""The evaluation report: tables (printed, CSV, Markdown), side-by-side comparison pictures, and
-the callback that writes them at the end of ``baryir test``."""
+"""The evaluation report: tables (printed, CSV, Markdown), side-by-side comparison pictures and
+the examples they show (:class:`ExampleKeeper`).
+
+The callback that writes them at the end of ``baryir test``, :class:`~baryir.tasks.callbacks.
+TestReport`, lives with the other callbacks; ``baryir.evaluation.report.TestReport`` is a
+deprecated alias of it.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch import Callback, LightningModule, Trainer
 from torch import Tensor
 
 from baryir.evaluation.scorer import ROW_KEYS as COLUMNS
@@ -118,80 +122,41 @@ def save_figure(fig: Any, path: Path, dpi: int = 100) -> Path:
     return path
 
 
-class TestReport(Callback):
-    """Write the test report when ``trainer.test`` ends: the printed table, ``results.csv``,
-    ``results.md`` and ``comparison.png`` (degraded | restored | clean, the first
-    ``images_per_set`` images of every set), and the table to the logger.
+class ExampleKeeper:
+    """An ``on_image`` hook (:data:`~baryir.evaluation.runner.ImageCallback`) that keeps the
+    first ``per_set`` images of each row for :func:`save_comparison_grid`, with the scores the
+    scorer gave them.
 
-    It reads what :class:`~baryir.tasks.RestorationTask` produces: each ``test_step``'s output
-    (the cropped batch with ``"restored"``) and, at the end, ``eval_results`` (one row per set).
-    ``baryir test`` adds it (``--report.dir``, ``--report.images_per_set``).
+    ``examples`` holds ``(title, degraded, restored, clean, input_psnr, psnr)`` in the order
+    seen; the title is ``"<row label> <image name>"``.
 
-    Args:
-        dir: folder for the report (default: ``<checkpoint folder>/<checkpoint name>-test``,
-            else ``<log dir>/test``).
-        images_per_set: images per test set in the comparison picture (0: no picture).
+    Example:
+        >>> keeper = ExampleKeeper(per_set=1)
+        >>> image = torch.zeros(3, 8, 8)
+        >>> item = {"name": "a", "input": image, "target": image, "input_psnr": 20.0, "psnr": 30.0}
+        >>> keeper("row", item, image); keeper("row", {**item, "name": "b"}, image)
+        >>> [example[0] for example in keeper.examples]
+        ['row a']
     """
 
-    def __init__(self, dir: str | None = None, images_per_set: int = 3) -> None:
-        if images_per_set < 0:
-            raise ValueError(f"TestReport: images_per_set must be >= 0, got {images_per_set}")
-        self.dir = dir
-        self.images_per_set = images_per_set
-        self.examples: dict[int, list[tuple[str, Tensor, Tensor, Tensor, float, float]]] = {}
+    def __init__(self, per_set: int) -> None:
+        if per_set < 0:
+            raise ValueError(f"ExampleKeeper: per_set must be >= 0, got {per_set}")
+        self.per_set = per_set
+        self.examples: list[tuple[str, Tensor, Tensor, Tensor, float, float]] = []
+        self.counts: dict[str, int] = {}
 
-    def on_test_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        self.examples = {}
-
-    def on_test_batch_end(
-        self,
-        trainer: Trainer,
-        pl_module: LightningModule,
-        outputs: Any,
-        batch: Any,
-        batch_idx: int,
-        dataloader_idx: int = 0,
-    ) -> None:
-        if not trainer.is_global_zero or not isinstance(outputs, dict) or "restored" not in outputs:
+    def __call__(self, label: str, item: dict[str, Any], restored: Tensor) -> None:
+        count = self.counts.get(label, 0)
+        if count >= self.per_set:
             return
-        from baryir.metrics import psnr_ssim
-
-        kept = self.examples.setdefault(dataloader_idx, [])
-        label = pl_module.eval_labels[dataloader_idx]
-        for i in range(outputs["restored"].shape[0]):
-            if len(kept) >= self.images_per_set:
-                return
-            degraded, clean = outputs["input"][i], outputs["target"][i]
-            restored = outputs["restored"][i]
-            input_psnr, _ = psnr_ssim(degraded, clean, pl_module.protocol)
-            psnr, _ = psnr_ssim(restored, clean, pl_module.protocol)
-            name = outputs["name"][i] if "name" in outputs else str(len(kept))
-            # file names that are not UTF-8 hold surrogates, which fonts cannot draw
-            name = name.encode("utf-8", "backslashreplace").decode("utf-8")
-            images = (degraded.cpu(), restored.cpu(), clean.cpu())
-            kept.append((f"{label} {name}", *images, float(input_psnr), float(psnr)))
-
-    def on_test_end(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        results = getattr(pl_module, "eval_results", None)
-        if not trainer.is_global_zero or not results:
-            return
-        protocol = pl_module.protocol
-        out_dir = self.report_dir(trainer)
-        print(f"\nTest results ({describe_protocol(protocol)}):\n{format_table(results)}\n")
-        csv_path, md_path = write_tables(results, out_dir)
-        examples = [example for index in sorted(self.examples) for example in self.examples[index]]
-        grid = save_comparison_grid(examples, out_dir / "comparison.png") if examples else None
-        print(f"wrote {csv_path}, {md_path}" + (f", {grid}" if grid else ""), flush=True)
-        log_table(trainer.logger, results)
-
-    def report_dir(self, trainer: Trainer) -> Path:
-        """Where the report goes (see ``dir``)."""
-        if self.dir:
-            return Path(self.dir)
-        ckpt_path = getattr(trainer, "ckpt_path", None)
-        if ckpt_path:
-            return Path(ckpt_path).resolve().parent / f"{Path(ckpt_path).stem}-test"
-        return Path(trainer.log_dir or trainer.default_root_dir) / "test"
+        self.counts[label] = count + 1
+        name = str(item["name"]) if item.get("name") is not None else str(count)
+        # file names that are not UTF-8 hold surrogates, which fonts cannot draw
+        name = name.encode("utf-8", "backslashreplace").decode("utf-8")
+        images = (item["input"].cpu(), restored.cpu(), item["target"].cpu())
+        scores = (float(item["input_psnr"]), float(item["psnr"]))
+        self.examples.append((f"{label} {name}", *images, *scores))
 
 
 def log_table(logger: Any, results: dict[str, dict[str, float]]) -> None:
@@ -216,3 +181,19 @@ def describe_protocol(protocol: Any) -> str:
         f"{'8-bit quantised output, ' if protocol.quantize else ''}"
         f"border crop {protocol.crop_border}, {protocol.size_policy} to a multiple of 8"
     )
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TestReport":
+        import warnings
+
+        from baryir.tasks.callbacks import TestReport
+
+        warnings.warn(
+            "baryir.evaluation.report.TestReport moved to baryir.tasks.callbacks.TestReport; "
+            "the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return TestReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,16 +1,19 @@
 """The one evaluation loop of the library: restore every image of some test sets and score it.
 
-:func:`evaluate` is what ``baryir suite``, ``baryir compare`` and the Python API
-(``baryir.evaluate``) run; no Lightning ``Trainer`` is involved. Scores follow the same
-:class:`~baryir.metrics.EvalProtocol` as ``baryir test`` (per-image PSNR/SSIM averaged over the
-set, images centre-cropped to a multiple of 8 by default), for the restored output and for the
-degraded input.
+:class:`EvaluationLoop` is what every image goes through, wherever it is evaluated: the row
+labels (made unique by :func:`~baryir.data.suites.unique_labels`), the protocol's crop,
+:func:`baryir.inference.restore` (tiling and the out-of-memory fallback), the row's
+:class:`~baryir.evaluation.scorer.SetScorer` (which also gives each image's scores) and the
+``on_image`` hooks. :func:`evaluate` drives it over datasets without a Lightning ``Trainer``
+(``baryir suite``, ``baryir compare``, the study and the Python API ``baryir.evaluate``);
+``RestorationTask`` drives it from Lightning's test loop (``baryir test``). Scores follow one
+:class:`~baryir.metrics.EvalProtocol` (per-image PSNR/SSIM averaged over the set, images
+centre-cropped to a multiple of 8 by default), for the restored output and the degraded input.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,13 +26,13 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from baryir.evaluation.scorer import SetScorer
 from baryir.inference import restore
-from baryir.metrics import EvalProtocol, per_image_psnr
+from baryir.metrics import EvalProtocol
 from baryir.models import load_model
 
 __all__ = [
+    "EvaluationLoop",
     "ImageCallback",
     "ImageScores",
-    "default_data_root",
     "evaluate",
     "load_network",
     "resolve_datasets",
@@ -38,50 +41,127 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 ImageCallback = Callable[[str, dict[str, Any], Tensor], None]
-"""``(set label, item with cropped "input"/"target" (3, H, W), restored (3, H, W))``."""
+"""``(set label, item, restored (3, H, W))``: the item holds the cropped ``"input"`` and
+``"target"`` (3, H, W), ``"name"`` and the scorer's ``"input_psnr"`` and ``"psnr"`` (dB)."""
 
 
 class ImageScores:
-    """An ``on_image`` hook for :func:`evaluate` that keeps each image's PSNR before and after.
+    """An ``on_image`` hook that keeps each image's PSNR before and after, as scored.
 
     ``rows`` holds one ``(set label, image name, input PSNR, restored PSNR)`` per image, in
-    dB under ``protocol`` (pass the one :func:`evaluate` scores with).
+    dB: the scores :class:`~baryir.evaluation.scorer.SetScorer` gave the image.
 
     Example:
         >>> scores = ImageScores()
-        >>> clean = torch.full((3, 8, 8), 0.2)
-        >>> scores("set", {"name": "a", "input": clean + 0.2, "target": clean}, clean)
-        >>> scores.rows[0][:2], round(scores.rows[0][2], 2), scores.rows[0][3]
-        (('set', 'a'), 13.98, inf)
+        >>> scores("set", {"name": "a", "input_psnr": 13.98, "psnr": float("inf")}, None)
+        >>> scores.rows
+        [('set', 'a', 13.98, inf)]
     """
 
-    def __init__(self, protocol: EvalProtocol | None = None) -> None:
-        self.protocol = protocol or EvalProtocol()
+    def __init__(self) -> None:
         self.rows: list[tuple[str, str, float, float]] = []
 
-    def __call__(self, label: str, item: dict[str, Any], restored: Tensor) -> None:
-        target = item["target"].to(restored.device)
-        degraded = item["input"].to(restored.device)
-        self.rows.append(
-            (
-                label,
-                str(item.get("name", len(self.rows))),
-                float(per_image_psnr(degraded, target, self.protocol)[0]),
-                float(per_image_psnr(restored, target, self.protocol)[0]),
-            )
+    def __call__(self, label: str, item: dict[str, Any], restored: Tensor | None) -> None:
+        name = str(item.get("name", len(self.rows)))
+        self.rows.append((label, name, float(item["input_psnr"]), float(item["psnr"])))
+
+
+class EvaluationLoop:
+    """The steps every evaluated image goes through; one scorer per row.
+
+    Call :meth:`start` with the rows' datasets, then :meth:`step` on each batch of row
+    ``index`` (or :meth:`crop`, a forward of one's own and :meth:`score`), then :meth:`finish`.
+
+    Args:
+        protocol: how images are scored (default: the paper's).
+        tile, tile_overlap: tiled inference (see :func:`baryir.inference.restore`).
+        on_image: called after each image with ``(label, item, restored)`` (:data:`ImageCallback`).
+    """
+
+    def __init__(
+        self,
+        protocol: EvalProtocol | None = None,
+        tile: int | None = None,
+        tile_overlap: int = 32,
+        on_image: ImageCallback | None = None,
+    ) -> None:
+        self.protocol = protocol or EvalProtocol()
+        self.tile = tile
+        self.tile_overlap = tile_overlap
+        self.on_image = on_image
+        self.labels: list[str] = []
+        self.scorers = nn.ModuleList()
+
+    def start(self, datasets: Sequence[Any], device: torch.device | str | None = None) -> None:
+        """Begin an evaluation of ``datasets`` (labelled by their ``label``, made unique)."""
+        from baryir.data.suites import unique_labels
+
+        self.labels = unique_labels(
+            [getattr(dataset, "label", None) or f"set{i}" for i, dataset in enumerate(datasets)]
         )
+        self.scorers = nn.ModuleList(SetScorer(self.protocol) for _ in datasets)
+        if device is not None:
+            self.scorers.to(device)
+
+    def crop(self, index: int, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
+        """The batch's ``(input, target)`` ``(B, 3, H, W)`` cropped as the protocol says."""
+        names = batch.get("name", ())
+        names = [names] if isinstance(names, str) else [str(name) for name in names]
+        return self.scorers[index].crop(batch["input"], batch["target"], names)
+
+    def step(self, network: nn.Module, index: int, batch: dict[str, Any]) -> dict[str, Any]:
+        """Crop, restore (:func:`baryir.inference.restore`) and score a batch of row ``index``;
+        returns what :meth:`score` returns."""
+        degraded, target = self.crop(index, batch)
+        restored = restore(network, degraded, tile=self.tile, tile_overlap=self.tile_overlap)
+        return self.score(index, batch, degraded, target, restored)
+
+    def score(
+        self,
+        index: int,
+        batch: dict[str, Any],
+        degraded: Tensor,
+        target: Tensor,
+        restored: Tensor,
+    ) -> dict[str, Any]:
+        """Score a cropped batch and call the hooks.
+
+        Returns:
+            The batch with the cropped ``"input"``/``"target"``, ``"restored"``, its row's
+            ``"label"`` and each image's ``"input_psnr"`` and ``"psnr"`` ``(B,)`` (dB).
+        """
+        input_psnr, psnr = self.scorers[index].update(restored, degraded, target)
+        label = self.labels[index]
+        out = {**batch, "input": degraded, "target": target, "restored": restored}
+        out |= {"label": label, "input_psnr": input_psnr, "psnr": psnr}
+        if self.on_image is not None:
+            for i in range(restored.shape[0]):
+                self.on_image(label, image_item(out, i), restored[i])
+        return out
+
+    def finish(self) -> dict[str, dict[str, float]]:
+        """Every row's scores (:meth:`SetScorer.compute`), by label; the scorers are reset."""
+        results = {}
+        for label, scorer in zip(self.labels, self.scorers, strict=True):
+            results[label] = scorer.compute()
+            scorer.reset()
+        return results
 
 
-def default_data_root() -> Path | None:
-    """``$BARYIR_SHARED_DATA``, else ``shared/data`` beside the working directory's repo, if any."""
-    env = os.environ.get("BARYIR_SHARED_DATA")
-    if env:
-        return Path(env)
-    for base in (Path.cwd(), *Path.cwd().parents):
-        candidate = base.parent / "shared" / "data"
-        if (base / "pyproject.toml").is_file() and candidate.is_dir():
-            return candidate
-    return None
+def image_item(batch: dict[str, Any], index: int) -> dict[str, Any]:
+    """Image ``index`` of a scored batch (:meth:`EvaluationLoop.score`): every per-image value
+    (tensor rows, list entries) taken at ``index``; the label and other values as they are."""
+    size = batch["restored"].shape[0]
+    item = {}
+    for key, value in batch.items():
+        if isinstance(value, Tensor) and value.ndim > 0 and value.shape[0] == size:
+            value = value[index]
+            item[key] = float(value) if value.ndim == 0 and value.is_floating_point() else value
+        elif isinstance(value, list | tuple) and len(value) == size:
+            item[key] = value[index]
+        else:
+            item[key] = value
+    return item
 
 
 def load_network(model: nn.Module | str | Path, name: str | None = None) -> nn.Module:
@@ -95,30 +175,25 @@ def resolve_datasets(
     seed: int = 0,
     max_images: int | None = None,
 ) -> list[Dataset]:
-    """Turn names/specs (``"CBSD68:25"``, ``"Rain100H"``, a folder) and datasets into datasets.
+    """Turn row specs and datasets into datasets.
 
-    Specs go through :func:`baryir.data.datasets.testsets.build_test_set` with ``root``
-    (default :func:`default_data_root`) and ``seed``; datasets are used as they are.
+    A spec is a test set (``"CBSD68:25"``, ``"Rain100H"``, a folder; with ``seed``) or a suite
+    (``"ood"``, a suite ``.yaml``: all its rows), built by :func:`baryir.data.suites.build_rows`
+    with ``root`` (default :func:`~baryir.data.datasets.testsets.default_data_root`); datasets
+    are used as they are.
     """
-    from baryir.data.datasets.testsets import build_test_set
+    from baryir.data.datasets.testsets import default_data_root
+    from baryir.data.suites import build_rows
 
     items = [datasets] if isinstance(datasets, str | Dataset) else list(datasets)
     root = root if root is not None else default_data_root()
-    return [
-        build_test_set(item, root=root, seed=seed, max_images=max_images)
-        if isinstance(item, str)
-        else item
-        for item in items
-    ]
-
-
-def _label(dataset: Dataset, index: int, taken: set[str]) -> str:
-    label = str(getattr(dataset, "label", None) or f"set{index}")
-    unique, count = label, 2
-    while unique in taken:
-        unique, count = f"{label} #{count}", count + 1
-    taken.add(unique)
-    return unique
+    resolved: list[Dataset] = []
+    for item in items:
+        if isinstance(item, str):
+            resolved += build_rows([item], root, seed, max_images)
+        else:
+            resolved.append(item)
+    return resolved
 
 
 def evaluate(
@@ -142,11 +217,13 @@ def evaluate(
             list of them. Rows are labelled by the dataset's ``label`` attribute.
         protocol: scoring protocol (default: the paper's, :class:`EvalProtocol`).
         max_images: score only the first ``max_images`` items of each set.
-        root: where named sets are searched (default :func:`default_data_root`).
+        root: where named sets are searched (default: ``$BARYIR_SHARED_DATA`` or
+            ``../shared/data``).
         seed: seed of the synthetic degradations of named clean sets.
         tile, tile_overlap: tiled inference (see :func:`baryir.inference.restore`).
         device: where the model runs (default: where it is).
-        on_image: called after each image (e.g. to keep examples for a picture).
+        on_image: called after each image (e.g. to keep examples for a picture), with the
+            scorer's scores of the image (:data:`ImageCallback`).
 
     Returns:
         ``{label: {"psnr", "ssim", "input_psnr", "input_ssim", "worse", "psnr_min", "images"}}``
@@ -158,30 +235,45 @@ def evaluate(
         >>> rows = evaluate(model, ["CBSD68:25"], max_images=2)  # doctest: +SKIP
         >>> rows["CBSD68 noise:25"]["psnr"]  # doctest: +SKIP
     """
-    protocol = protocol or EvalProtocol()
     network = load_network(model)
     if device is not None:
         network.to(device)
-    results: dict[str, dict[str, float]] = {}
-    taken: set[str] = set()
     sets = resolve_datasets(datasets, root, seed)
+    loop = EvaluationLoop(protocol, tile, tile_overlap, on_image)
+    loop.start(sets)
     counts = [len(d) if max_images is None else min(len(d), max_images) for d in sets]
+    empty = [label for label, count in zip(loop.labels, counts, strict=True) if count == 0]
+    if empty:
+        raise ValueError(f"evaluate: test set {empty[0]!r} holds no images")
+    results: dict[str, dict[str, float]] = {}
     progress = tqdm(total=sum(counts), desc="evaluate", unit="image", disable=None)
     for index, (dataset, count) in enumerate(zip(sets, counts, strict=True)):
-        label = _label(dataset, index, taken)
-        scorer = SetScorer(protocol)
-        if count == 0:
-            raise ValueError(f"evaluate: test set {label!r} holds no images")
         for item_index in range(count):
             progress.update()
             item = dict(dataset[item_index])
-            degraded, target = scorer.crop(item["input"], item["target"], [str(item.get("name"))])
-            restored = restore(network, degraded, tile=tile, tile_overlap=tile_overlap)
-            scorer.update(restored[None], degraded[None], target[None])
-            if on_image is not None:
-                on_image(label, {**item, "input": degraded, "target": target}, restored)
-        results[label] = {**scorer.compute(), "images": float(count)}
+            batch = {**item, "input": item["input"][None], "target": item["target"][None]}
+            if "name" in item:
+                batch["name"] = [item["name"]]
+            loop.step(network, index, batch)
+        label = loop.labels[index]
+        results[label] = {**loop.scorers[index].compute(), "images": float(count)}
         with logging_redirect_tqdm():
             log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)
     progress.close()
     return results
+
+
+def __getattr__(name: str) -> Any:
+    if name == "default_data_root":
+        import warnings
+
+        from baryir.data.datasets.testsets import default_data_root
+
+        warnings.warn(
+            "baryir.evaluation.runner.default_data_root moved to baryir.data.datasets.testsets."
+            "default_data_root; the old name goes in the next release",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return default_data_root
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,9 @@ and the lowest restored PSNR of its images (``psnr_min``: on a clean row, the ph
 changed most; a mean can hide one ruined photo), all under one
 :class:`~baryir.metrics.EvalProtocol`. ``RestorationTask`` (validation and test)
 and :func:`baryir.evaluation.runner.evaluate` both score through it, so a row means the same
-thing wherever it is printed.
+thing wherever it is printed. It is also the one place that scores single images: :meth:`SetScorer.
+update` returns each image's input and restored PSNR, which the per-image table
+(``per_image.csv``) and the comparison pictures show.
 """
 
 from __future__ import annotations
@@ -77,12 +79,18 @@ class SetScorer(nn.Module):
         multiple = self.protocol.multiple
         return crop_to_multiple(degraded, multiple), crop_to_multiple(target, multiple)
 
-    def update(self, restored: Tensor, degraded: Tensor, target: Tensor) -> None:
-        """Add a batch ``(B, 3, H, W)`` in [0, 1] (output, input and ground truth)."""
+    def update(self, restored: Tensor, degraded: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
+        """Add a batch ``(B, 3, H, W)`` in [0, 1] (output, input and ground truth).
+
+        Returns:
+            Each image's input PSNR and restored PSNR, two ``(B,)`` tensors in dB.
+        """
         self.restored.update(restored, target)
         self.degraded.update(degraded, target)
         self.worse.update(restored, degraded, target)
-        self.lowest.update(per_image_psnr(restored, target, self.protocol))
+        psnr = per_image_psnr(restored, target, self.protocol)
+        self.lowest.update(psnr)
+        return per_image_psnr(degraded, target, self.protocol), psnr
 
     def compute(self) -> dict[str, float]:
         """The set's row: ``psnr``, ``ssim``, ``input_psnr``, ``input_ssim``, ``worse``,

@@ -12,7 +12,8 @@ image by image.
   order;
 - :mod:`baryir.study.training`: each run's ``baryir fit`` config, and its training (in this
   process or side by side);
-- :mod:`baryir.study.callback`: the Lightning callback of every run (same batches in every arm);
+- the Lightning callback of every run (same batches in every arm) is
+  :class:`baryir.tasks.callbacks.StudyRunCallback`, with the library's other callbacks;
 - :mod:`baryir.study.scoring`: the rows, and a run's per-image scores on them
   (``baryir.evaluate``);
 - :mod:`baryir.study.cache`: the JSON records that let a restarted study reuse its runs;

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from baryir.data.datasets.testsets import test_set_label
 from baryir.study.stats import ImageScore
 
 __all__ = [
@@ -148,6 +149,12 @@ def _value(psnr: float, input_psnr: float, kind: str) -> float:
     return psnr - input_psnr if kind == "gain" else psnr
 
 
+def _names_row(target: str, row: str) -> bool:
+    """Whether a target, named by its row's spec as the study file writes it (``"CBSD68:50"``),
+    is the scored ``row`` (named by its label, ``"CBSD68 noise:50"``; or by that spec)."""
+    return row in (target, test_set_label(target))
+
+
 def check_targets(
     scores: Sequence[ImageScore], targets: dict[str, tuple[str, float]]
 ) -> list[TargetCheck]:
@@ -156,8 +163,9 @@ def check_targets(
     checks = []
     for row, (kind, least) in targets.items():
         per_seed = []
-        for seed in sorted({s.seed for s in scores if s.row == row}):
-            own = [s for s in scores if s.row == row and s.seed == seed]
+        mine = [s for s in scores if _names_row(row, s.row)]
+        for seed in sorted({s.seed for s in mine}):
+            own = [s for s in mine if s.seed == seed]
             psnr = float(np.mean([s.psnr for s in own]))
             per_seed.append(_value(psnr, float(np.mean([s.input_psnr for s in own])), kind))
         value = float(np.mean(per_seed)) if per_seed else float("nan")
@@ -171,9 +179,12 @@ def first_step_meeting(
 ) -> int | None:
     """The first step of the curve at which every target is met (None: at no step)."""
     for step in sorted({p.step for p in points}):
-        at_step = {p.row: p for p in points if p.step == step}
+        at_step = [p for p in points if p.step == step]
         if all(
-            row in at_step and _value(at_step[row].psnr, at_step[row].input_psnr, kind) >= least
+            any(
+                _names_row(row, p.row) and _value(p.psnr, p.input_psnr, kind) >= least
+                for p in at_step
+            )
             for row, (kind, least) in targets.items()
         ):
             return step

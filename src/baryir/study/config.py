@@ -46,10 +46,12 @@ class StudyEvaluation:
     """Test rows and how they are scored.
 
     Args:
-        in_distribution: ``build_test_set`` specs of degradations seen in training.
+        in_distribution: rows of degradations seen in training. Every group's rows are
+            ``build_test_set`` specs or suites (:func:`baryir.data.suites.build_rows`: a suite's
+            name or file, all its rows; ``"CBSD68:do-no-harm"``, its degradations on CBSD68).
         out_of_distribution: specs of unseen levels, types and mixtures.
-        do_no_harm: specs a restorer should leave (nearly) unchanged: clean (input = target)
-            and mild degradations, e.g. ``CBSD68:clean``, ``CBSD68:noise:5``.
+        do_no_harm: rows a restorer should leave (nearly) unchanged: clean (input = target)
+            and mild degradations, e.g. ``CBSD68:do-no-harm`` (the ``do-no-harm`` suite's).
         unseen_kinds: specs of other unseen kinds, scored as a group of their own: the
             albumentations effects and compound degradations (``CBSD68:fog:0.3``,
             ``CBSD68:haze:0.06+lowlight:0.4``).
@@ -79,9 +81,9 @@ class BudgetCurve:
             At most ``steps / 4``, or the report cannot say what the last quarter added.
         plateau_db: the report says whether the last quarter of the budget added less than this
             mean in-distribution PSNR (dB).
-        min_gain: row -> the least PSNR gain over its input (dB) the reference arm must reach,
-            e.g. ``{"CBSD68:50": 9}``: the report checks it at the full budget (mean over the
-            seeds, worst seed shown) and at each step of the curve.
+        min_gain: row spec -> the least PSNR gain over its input (dB) the reference arm must
+            reach, e.g. ``{"CBSD68:50": 9}``: the report checks it at the full budget (mean over
+            the seeds, worst seed shown) and at each step of the curve.
         min_psnr: row -> the least PSNR (dB), for rows whose input is the target
             (``CBSD68:clean``), checked the same way.
     """
@@ -92,7 +94,7 @@ class BudgetCurve:
     min_psnr: dict[str, float] | None = None
 
     def targets(self) -> dict[str, tuple[str, float]]:
-        """row -> ``("gain" | "psnr", least value)``, gains first, in the file's order."""
+        """row spec -> ``("gain" | "psnr", least value)``, gains first, in the file's order."""
         out = {row: ("gain", float(v)) for row, v in (self.min_gain or {}).items()}
         out.update({row: ("psnr", float(v)) for row, v in (self.min_psnr or {}).items()})
         return out
@@ -164,7 +166,9 @@ class StudyConfig:
             value is not None and value < 1 for value in (evaluation.max_images, evaluation.crop)
         ):
             raise ValueError(f"{where}: evaluation.max_images and crop must be >= 1 (or null)")
-        rows = (
+        from baryir.data.suites import expand_specs
+
+        rows = expand_specs(
             evaluation.in_distribution
             + evaluation.out_of_distribution
             + evaluation.unseen_kinds
@@ -181,9 +185,10 @@ class StudyConfig:
                 f"{curve.every} and {curve.plateau_db}"
             )
         if curve is not None:
-            scored = set(evaluation.in_distribution + evaluation.do_no_harm)
+            scored = set(expand_specs(evaluation.in_distribution + evaluation.do_no_harm))
             both = set(curve.min_gain or {}) & set(curve.min_psnr or {})
-            unknown = [row for row in curve.targets() if row not in scored]
+            named = [*(curve.min_gain or {}), *(curve.min_psnr or {})]
+            unknown = [row for row in named if row not in scored]
             if unknown or both:
                 raise ValueError(
                     f"{where}: budget_curve targets must name in-distribution or do-no-harm rows, "

@@ -3,7 +3,7 @@
 :class:`StudyMeta` holds it; the git revision and the machine come from
 :mod:`baryir.provenance`, the setup's sentences from :func:`describe_setup`, and whether the arms
 of a seed saw the same batches from the fingerprints of
-:class:`~baryir.study.callback.StudyRunCallback` (:func:`identical_batches`).
+:class:`~baryir.tasks.callbacks.StudyRunCallback` (:func:`identical_batches`).
 """
 
 from __future__ import annotations

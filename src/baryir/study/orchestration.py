@@ -65,10 +65,11 @@ def run_study(
     folders = train_folders(config, root)
     rows = build_rows(config, root)
     work_dir = Path(config.work_dir)
-    eval_digest = config_digest(asdict(config.evaluation))
+    labels = [dataset.label for _, dataset in rows]  # cached scores name rows by label
+    eval_digest = config_digest({**asdict(config.evaluation), "labels": labels})
     mechanism_sets = mechanism_datasets(rows)  # fewer than 2 rows: nothing to compare
     mechanism_digest = config_digest(
-        {"evaluation": asdict(config.evaluation), "blur": config.mechanism_blur}
+        {"evaluation": asdict(config.evaluation), "blur": config.mechanism_blur, "labels": labels}
     )
     scores: list[ImageScore] = []
     ssim: dict[tuple[str, int, str], float] = {}

@@ -1,6 +1,7 @@
 """A study's scoring: its rows, and every image's PSNR of a run's checkpoint on them.
 
-The rows are ``build_test_set`` datasets labelled by their spec (:func:`build_rows`); a
+The rows are test sets and suites (:func:`baryir.data.suites.build_rows`), labelled as every
+table labels them (``"CBSD68 noise:25"``, made unique; :func:`build_rows`); a
 checkpoint is scored through :func:`baryir.evaluation.runner.evaluate` (``baryir.evaluate``),
 keeping every image's PSNR for :mod:`baryir.study.stats` (:func:`evaluate_run`, cached by
 :mod:`baryir.study.cache`), and along the budget curve (:func:`evaluate_curve`).
@@ -14,8 +15,10 @@ from typing import Any
 
 import torch
 
-from baryir.data.datasets.testsets import build_test_set
-from baryir.evaluation.runner import ImageScores, default_data_root, evaluate
+from baryir.data.datasets.testsets import default_data_root
+from baryir.data.suites import build_rows as build_suite_rows
+from baryir.data.suites import unique_labels
+from baryir.evaluation.runner import ImageScores, evaluate
 from baryir.metrics import EvalProtocol
 from baryir.study.budget import CurvePoint, curve_checkpoints, curve_points
 from baryir.study.cache import read_scores, write_scores
@@ -37,21 +40,24 @@ def data_root(config: StudyConfig) -> Path:
 
 
 def build_rows(config: StudyConfig, root: Path) -> list[tuple[str, Any]]:
-    """``(group, dataset)`` of every evaluation row, labelled by its spec."""
+    """``(group, dataset)`` of every evaluation row, with the label the evaluation loop gives it
+    (:func:`~baryir.data.suites.unique_labels`)."""
     evaluation = config.evaluation
-    rows = []
-    for group, specs in (
-        ("id", evaluation.in_distribution),
-        ("ood", evaluation.out_of_distribution),
-        ("kinds", evaluation.unseen_kinds),
-        ("harm", evaluation.do_no_harm),
-    ):
-        for spec in specs:
-            dataset = build_test_set(
-                spec, root, evaluation.seed, evaluation.max_images, evaluation.crop
-            )
-            dataset.label = spec
-            rows.append((group, dataset))
+    rows = [
+        (group, dataset)
+        for group, specs in (
+            ("id", evaluation.in_distribution),
+            ("ood", evaluation.out_of_distribution),
+            ("kinds", evaluation.unseen_kinds),
+            ("harm", evaluation.do_no_harm),
+        )
+        for dataset in build_suite_rows(
+            specs, root, evaluation.seed, evaluation.max_images, evaluation.crop
+        )
+    ]
+    labels = unique_labels([dataset.label for _, dataset in rows])
+    for (_, dataset), label in zip(rows, labels, strict=True):
+        dataset.label = label
     return rows
 
 
@@ -77,7 +83,7 @@ def evaluate_run(
     protocol = EvalProtocol()
     device = eval_device(config)
     group_of = {dataset.label: group for group, dataset in datasets}
-    recorded = ImageScores(protocol)
+    recorded = ImageScores()
     start = time.perf_counter()
     rows = evaluate(
         checkpoint,

@@ -112,7 +112,7 @@ def fit_config(
             },
         },
         {
-            "class_path": "baryir.study.callback.StudyRunCallback",
+            "class_path": "baryir.tasks.callbacks.StudyRunCallback",
             "init_args": {"seed": seed, "fingerprint_path": str(run_dir / "batches.txt")},
         },
     ]

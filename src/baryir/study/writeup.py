@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
+from baryir.data.datasets.testsets import test_set_label
+from baryir.data.suites import expand_specs
 from baryir.io.atomic import atomic_write_text
 from baryir.study.budget import CurvePoint
 from baryir.study.config import StudyConfig
@@ -87,7 +89,8 @@ def write_report(
     mechanism_said = mechanism_text(mechanism, config.arms, config.reference, config.level)
     dose_said = ""
     if traces:
-        clean_row = next((r for r in config.evaluation.do_no_harm if r.endswith(":clean")), None)
+        harm = expand_specs(config.evaluation.do_no_harm)
+        clean_row = next((test_set_label(r) for r in harm if r.endswith(":clean")), None)
         doses = dose_rows(
             traces, differences, mechanism.rows, config.arms, config.reference, clean_row
         )

@@ -25,7 +25,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from baryir.errors import ConfigError
 from baryir.io.checkpoint import load_checkpoint
 from baryir.io.checkpoint_io import checkpoint_candidates, newest_checkpoint
-from baryir.tasks.resilience import last_checkpoint_path
+from baryir.tasks.callbacks import last_checkpoint_path
 
 __all__ = ["check_checkpoint", "check_checkpoint_argument", "check_config", "prepare_run"]
 

@@ -14,7 +14,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from baryir.evaluation.embedding import cloud_divergence
-from baryir.evaluation.scorer import SetScorer
+from baryir.evaluation.runner import EvaluationLoop
 from baryir.losses import BaryIRObjective, ObjectiveConfig, WBSolver
 from baryir.losses.objective import sum_terms
 from baryir.metrics import EvalProtocol
@@ -135,10 +135,24 @@ class RestorationTask(LightningModule):
         metric_channel: ``rgb`` (paper) or ``y`` for PSNR/SSIM.
         metric_crop_border: pixels cropped from each border before the metrics.
         metric_size_policy: ``crop`` test images to a multiple of 8 (paper) or ``pad``.
+        eval_tile: test in tiles of this side (pixels; :func:`~baryir.inference.restore`);
+            None: whole images, tiled only when they run out of memory.
+        eval_tile_overlap: overlap of neighbouring test tiles (pixels).
         compile: compile the network with ``torch.compile`` (in ``configure_model``).
         compile_backend: ``torch.compile`` backend (``inductor``; ``aot_eager`` traces without
             generating kernels, to check a model compiles).
         compile_mode: ``torch.compile`` mode (None, ``reduce-overhead``, ``max-autotune``, ...).
+
+    Attributes:
+        network: the network that evaluates (the weight average with ``ema_decay``).
+        protocol: how validation and test images are scored (``metric_*``).
+        wb_solver: the WB solver in use (``none`` for a network without a barycenter).
+        evaluation: the one evaluation loop (:class:`~baryir.evaluation.runner.EvaluationLoop`)
+            that validation and test go through.
+        eval_labels, eval_results: the rows of the current or last evaluation.
+
+    These and ``forward`` and ``test_step``'s output are what callbacks read
+    (:mod:`baryir.tasks.callbacks`).
     """
 
     def __init__(
@@ -170,6 +184,8 @@ class RestorationTask(LightningModule):
         metric_channel: Literal["rgb", "y"] = "rgb",
         metric_crop_border: int = 0,
         metric_size_policy: Literal["crop", "pad"] = "crop",
+        eval_tile: int | None = None,
+        eval_tile_overlap: int = 32,
         compile: bool = False,
         compile_backend: str = "inductor",
         compile_mode: str | None = None,
@@ -187,6 +203,8 @@ class RestorationTask(LightningModule):
                 "metric_channel",
                 "metric_crop_border",
                 "metric_size_policy",
+                "eval_tile",
+                "eval_tile_overlap",
             ]
         )
         self.automatic_optimization = False
@@ -243,9 +261,8 @@ class RestorationTask(LightningModule):
         self.protocol = EvalProtocol(
             channel=metric_channel, crop_border=metric_crop_border, size_policy=metric_size_policy
         )
-        self.eval_scorers = nn.ModuleList()
-        self.eval_labels: list[str] = []
-        self.eval_results: dict[str, dict[str, float]] = {}
+        self.evaluation = EvaluationLoop(self.protocol, eval_tile, eval_tile_overlap)
+        self._eval_results: dict[str, dict[str, float]] = {}
 
     @property
     def network(self) -> nn.Module:
@@ -454,12 +471,21 @@ class RestorationTask(LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self.guard.load_state_dict(checkpoint.get("nonfinite_guard", {}))
 
+    @property
+    def eval_labels(self) -> list[str]:
+        """The row label of each validation or test loader of the current (or last) evaluation,
+        made unique (:func:`~baryir.data.suites.unique_labels`)."""
+        return self.evaluation.labels
+
+    @property
+    def eval_results(self) -> dict[str, dict[str, float]]:
+        """The last validation's or test's rows: ``{label: SetScorer.compute()}`` in loader
+        order (what :class:`~baryir.tasks.callbacks.TestReport` prints)."""
+        return self._eval_results
+
     def _start_evaluation(self, loaders: Any) -> None:
         loaders = loaders if isinstance(loaders, list | tuple) else [loaders]
-        self.eval_labels = [
-            getattr(loader.dataset, "label", f"set{i}") for i, loader in enumerate(loaders)
-        ]
-        self.eval_scorers = nn.ModuleList(SetScorer(self.protocol) for _ in loaders).to(self.device)
+        self.evaluation.start([loader.dataset for loader in loaders], self.device)
         self.eval_barycenters = {}
 
     def on_validation_epoch_start(self) -> None:
@@ -468,49 +494,46 @@ class RestorationTask(LightningModule):
     def on_test_epoch_start(self) -> None:
         self._start_evaluation(self.trainer.test_dataloaders)
 
-    def _evaluate(
-        self, batch: dict[str, Any], dataloader_idx: int, keep_barycenter: bool = False
-    ) -> dict[str, Any]:
-        """Restore a batch and score it; returns the (cropped) batch with ``"restored"``.
-        ``keep_barycenter``: also keep each image's pooled ``b`` under its set's label."""
-        scorer = self.eval_scorers[dataloader_idx]
-        degraded, target = scorer.crop(batch["input"], batch["target"], batch.get("name", ()))
-        out = self.network(degraded)
-        restored = out.restored.clamp(0, 1)
-        scorer.update(restored, degraded, target)
-        if out.barycenter is not None and keep_barycenter:
-            label = self.eval_labels[dataloader_idx]
-            pooled = out.barycenter.detach().mean(dim=(2, 3)).float().cpu()
-            self.eval_barycenters.setdefault(label, []).append(pooled)
-        return {**batch, "input": degraded, "target": target, "restored": restored}
-
     def validation_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
     ) -> None:
-        self._evaluate(batch, dataloader_idx, keep_barycenter=True)
+        """Score a batch with one forward of :attr:`network` that also keeps each image's
+        pooled ``b`` under its row's label (for :meth:`barycenter_divergence`)."""
+        degraded, target = self.evaluation.crop(dataloader_idx, batch)
+        out = self.network(degraded)
+        if out.barycenter is not None:
+            label = self.eval_labels[dataloader_idx]
+            pooled = out.barycenter.detach().mean(dim=(2, 3)).float().cpu()
+            self.eval_barycenters.setdefault(label, []).append(pooled)
+        self.evaluation.score(dataloader_idx, batch, degraded, target, out.restored.clamp(0, 1))
 
     def test_step(
         self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0
     ) -> dict[str, Any]:
-        """Score a batch; the output (cropped input, target, ``"restored"``) goes to callbacks
-        such as :class:`~baryir.evaluation.report.TestReport`."""
-        return self._evaluate(batch, dataloader_idx)
+        """Score a batch through the one evaluation loop
+        (:meth:`~baryir.evaluation.runner.EvaluationLoop.step`: crop,
+        :func:`~baryir.inference.restore` with tiling and the out-of-memory fallback, scorer).
+
+        Returns:
+            The scored batch (cropped ``"input"``/``"target"``, ``"restored"``, ``"label"``,
+            each image's ``"input_psnr"`` and ``"psnr"``), for callbacks such as
+            :class:`~baryir.tasks.callbacks.TestReport`.
+        """
+        return self.evaluation.step(self.network, dataloader_idx, batch)
 
     def _finish_evaluation(self, phase: str) -> None:
         """Log every set's row and the mean; keep the rows in :attr:`eval_results`."""
-        results: dict[str, dict[str, float]] = {}
-        for label, scorer in zip(self.eval_labels, self.eval_scorers, strict=False):
-            results[label] = scorer.compute()
-            for name, value in results[label].items():
+        results = self.evaluation.finish()
+        for label, row in results.items():
+            for name, value in row.items():
                 self.log(f"{phase}/{label}/{name}", value, add_dataloader_idx=False, sync_dist=True)
-            scorer.reset()
         finite = [row for row in results.values() if math.isfinite(row["psnr"])]
         if finite:
             # a clean row restored exactly scores inf; the progress-bar mean leaves it out
             mean = {k: sum(row[k] for row in finite) / len(finite) for k in ("psnr", "ssim")}
             self.log(f"{phase}/psnr", mean["psnr"], prog_bar=True, add_dataloader_idx=False)
             self.log(f"{phase}/ssim", mean["ssim"], add_dataloader_idx=False)
-        self.eval_results = results
+        self._eval_results = results
 
     def on_validation_epoch_end(self) -> None:
         self._finish_evaluation("val")

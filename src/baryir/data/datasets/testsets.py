@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,7 @@ __all__ = [
     "TEST_SETS",
     "TestSetInfo",
     "build_test_set",
+    "default_data_root",
     "degradation_spec",
     "find_test_folder",
     "list_test_sets",
@@ -110,6 +112,18 @@ _ALIASES = {
     "cdd-11": "CDD11",
     "cdd_11": "CDD11",
 }
+
+
+def default_data_root() -> Path | None:
+    """``$BARYIR_SHARED_DATA``, else ``shared/data`` beside the working directory's repo, if any."""
+    env = os.environ.get("BARYIR_SHARED_DATA")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), *Path.cwd().parents):
+        candidate = base.parent / "shared" / "data"
+        if (base / "pyproject.toml").is_file() and candidate.is_dir():
+            return candidate
+    return None
 
 
 def list_test_sets() -> list[str]:

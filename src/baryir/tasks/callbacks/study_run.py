@@ -1,7 +1,7 @@
-"""The study's Lightning callback: the same batches in every arm of a seed.
+"""``StudyRunCallback``: the same batches in every arm of a study's seed.
 
-:func:`baryir.study.training.fit_config` adds :class:`StudyRunCallback` to every run's ``baryir
-fit`` config (by ``class_path``), so this module is what the training process imports.
+:func:`baryir.study.training.fit_config` adds it to every run's ``baryir fit`` config (by
+``class_path``: ``baryir.tasks.callbacks.StudyRunCallback``).
 """
 
 from __future__ import annotations

@@ -1,121 +1,15 @@
-"""Experiment-tracking callbacks: validation images, run information and an offline-safe W&B logger.
-
-Every callback works with whichever loggers the trainer has: W&B (``WandbLogger``),
-TensorBoard (``TensorBoardLogger``) and CSV (``CSVLogger``, which gets no images). Select them
-from a config, e.g. ``--config configs/logger/wandb.yaml`` after the main config.
-"""
+"""``ValidationImageLogger``: log fixed validation triplets (degraded | restored | clean)."""
 
 from __future__ import annotations
 
-import logging
-import netrc
-import os
-from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from lightning.pytorch import Callback, LightningModule, Trainer
-from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.loggers import Logger, TensorBoardLogger, WandbLogger
 from torch import Tensor
 
-from baryir.provenance import git_revision
-
-__all__ = [
-    "OfflineFallbackWandbLogger",
-    "RunInfo",
-    "ValidationImageLogger",
-    "git_revision",
-    "wandb_mode",
-]
-
-log = logging.getLogger(__name__)
-
-WANDB_HOST = "api.wandb.ai"
-
-
-def wandb_mode() -> str | None:
-    """The W&B mode to force: ``"offline"`` when no credentials exist, else None (leave to W&B).
-
-    ``WANDB_MODE`` is respected when set; otherwise W&B goes online only with ``WANDB_API_KEY``
-    or a ``~/.netrc`` (``$NETRC``) entry for ``api.wandb.ai``, so a run never waits on a login.
-    """
-    if os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY"):
-        return None
-    path = Path(os.environ.get("NETRC", Path.home() / ".netrc"))
-    try:
-        if path.is_file() and netrc.netrc(path).authenticators(WANDB_HOST):
-            return None
-    except (OSError, netrc.NetrcParseError):
-        log.warning("could not read %s; W&B runs offline", path)
-    return "offline"
-
-
-class OfflineFallbackWandbLogger(WandbLogger):
-    """Lightning's ``WandbLogger`` that runs offline when no W&B credentials are configured.
-
-    Takes ``WandbLogger``'s arguments. The decision (:func:`wandb_mode`) is made when the run
-    starts; sync an offline run later with ``wandb sync <save_dir>/wandb/offline-run-*``.
-    """
-
-    @property
-    def experiment(self) -> Any:
-        if self._experiment is None and not self._offline:
-            mode = wandb_mode()
-            if mode is not None:
-                log.info("no W&B credentials (WANDB_API_KEY, ~/.netrc): W&B runs %s", mode)
-                self._wandb_init.setdefault("mode", mode)
-        return super().experiment
-
-
-class RunInfo(Callback):
-    """Log what identifies a run once, at the start of ``fit``, to every logger.
-
-    Logged as hyper-parameters: ``run/git_revision`` (:func:`git_revision`, ``"unknown"``
-    outside a git checkout), ``run/wb_solver`` (the solver the task really uses) and
-    ``run/data_summary`` (``datamodule.summary()``). W&B also gets the resolved LightningCLI
-    config in its run config under ``cli``; TensorBoard gets the summary as text.
-    """
-
-    def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if not trainer.is_global_zero:
-            return
-        info: dict[str, Any] = {"run/git_revision": git_revision()}
-        solver = getattr(pl_module, "wb_solver", None)
-        if solver is not None:
-            info["run/wb_solver"] = solver
-        summary = _data_summary(trainer)
-        if summary is not None:
-            info["run/data_summary"] = summary
-        config = _cli_config(trainer)
-        for logger in trainer.loggers:
-            logger.log_hyperparams(info)
-            if isinstance(logger, WandbLogger) and config is not None:
-                logger.experiment.config.update({"cli": config}, allow_val_change=True)
-            elif isinstance(logger, TensorBoardLogger) and summary is not None:
-                logger.experiment.add_text("run/data_summary", f"```\n{summary}\n```")
-        log.info("run info: %s", {k: v for k, v in info.items() if k != "run/data_summary"})
-
-
-def _data_summary(trainer: Trainer) -> str | None:
-    summary = getattr(trainer.datamodule, "summary", None)
-    if summary is None:
-        return None
-    try:
-        return summary()
-    except RuntimeError as error:
-        log.warning("no data summary: %s", error)
-        return None
-
-
-def _cli_config(trainer: Trainer) -> dict[str, Any] | None:
-    """The resolved LightningCLI config (what ``config.yaml`` holds), or None outside the CLI."""
-    for callback in trainer.callbacks:
-        if isinstance(callback, SaveConfigCallback):
-            text = callback.parser.dump(callback.config, skip_none=False, skip_check=True)
-            return yaml.safe_load(text)
-    return None
+__all__ = ["ValidationImageLogger"]
 
 
 class ValidationImageLogger(Callback):

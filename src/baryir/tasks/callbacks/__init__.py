@@ -1,0 +1,41 @@
+"""The Lightning callbacks of the library, one a file, and the offline-safe W&B logger.
+
+Each callback reads the task through :class:`~baryir.tasks.RestorationTask`'s public surface
+(``forward``, ``wb_solver``, ``protocol``, ``eval_results`` and ``test_step``'s output), never
+its private attributes.
+
+- :class:`RunInfo` (``run_info.py``): what identifies a run, logged once at the start of ``fit``.
+- :class:`ValidationImageLogger` (``validation_images.py``): validation triplets every N steps.
+- :class:`OfflineFallbackWandbLogger` (``wandb_logger.py``): W&B offline without credentials.
+- :class:`RNGStateCallback` (``rng_state.py``) and :class:`PreemptionCheckpoint`
+  (``preemption.py``): an exact resume and a clean stop; the ``baryir`` command adds both.
+- :class:`TestReport` (``test_report.py``): the tables and picture at the end of ``baryir test``.
+- :class:`StudyRunCallback` (``study_run.py``): the same batches in every arm of a study.
+
+Every callback works with whichever loggers the trainer has: W&B (``WandbLogger``),
+TensorBoard (``TensorBoardLogger``) and CSV (``CSVLogger``, which gets no images). Select them
+from a config, e.g. ``--config configs/logger/wandb.yaml`` after the main config.
+"""
+
+from baryir.tasks.callbacks.preemption import PreemptionCheckpoint, last_checkpoint_path
+from baryir.tasks.callbacks.rng_state import RNGStateCallback, collect_rng_states, set_rng_states
+from baryir.tasks.callbacks.run_info import RunInfo, git_revision
+from baryir.tasks.callbacks.study_run import StudyRunCallback
+from baryir.tasks.callbacks.test_report import TestReport
+from baryir.tasks.callbacks.validation_images import ValidationImageLogger
+from baryir.tasks.callbacks.wandb_logger import OfflineFallbackWandbLogger, wandb_mode
+
+__all__ = [
+    "OfflineFallbackWandbLogger",
+    "PreemptionCheckpoint",
+    "RNGStateCallback",
+    "RunInfo",
+    "StudyRunCallback",
+    "TestReport",
+    "ValidationImageLogger",
+    "collect_rng_states",
+    "git_revision",
+    "last_checkpoint_path",
+    "set_rng_states",
+    "wandb_mode",
+]
