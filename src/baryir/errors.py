@@ -25,6 +25,7 @@ import torch
 __all__ = [
     "TRACEBACK_ENV",
     "ConfigError",
+    "RunFailure",
     "UsageError",
     "exit_status",
     "is_user_error",
@@ -47,12 +48,13 @@ class UsageError(ValueError):
     missing argument (exit status 2)."""
 
 
+class RunFailure(RuntimeError):
+    """A run that failed while working, e.g. one that diverged (exit status 1)."""
+
+
 def is_user_error(error: BaseException) -> bool:
     """Whether ``error`` is the user's to fix (see the module docstring), not a bug of ours."""
     from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    from baryir.io.image import ImageReadError
-    from baryir.tasks.guard import NonFiniteLossError
 
     user = (
         OSError,
@@ -60,8 +62,7 @@ def is_user_error(error: BaseException) -> bool:
         MemoryError,
         torch.OutOfMemoryError,
         MisconfigurationException,
-        ImageReadError,
-        NonFiniteLossError,
+        RunFailure,
     )
     return isinstance(error, user)
 
@@ -69,11 +70,9 @@ def is_user_error(error: BaseException) -> bool:
 def exit_status(error: BaseException) -> int:
     """1 for a failure while working (a full disk, an I/O error, out of memory, a diverged
     run), 2 for a bad command line, config or input."""
-    from baryir.tasks.guard import NonFiniteLossError
-
     if isinstance(error, OSError) and error.errno in _RUNNING:
         return 1
-    return 1 if isinstance(error, MemoryError | torch.OutOfMemoryError | NonFiniteLossError) else 2
+    return 1 if isinstance(error, MemoryError | torch.OutOfMemoryError | RunFailure) else 2
 
 
 def _hint(error: BaseException) -> str | None:

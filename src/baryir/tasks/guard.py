@@ -7,10 +7,12 @@ import logging
 import torch
 from torch import nn
 
+from baryir.errors import RunFailure
+
 log = logging.getLogger(__name__)
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(RunFailure):
     """Raised when too many consecutive steps produced a non-finite loss or gradient."""
 
 
