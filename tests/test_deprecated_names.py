@@ -47,6 +47,23 @@ def test_old_names(module: object, name: str, new: object) -> None:
         assert getattr(module, name) is new
 
 
+@pytest.mark.parametrize(
+    ("module", "name", "new"),
+    [
+        ("baryir.tasks.resilience", "PreemptionCheckpoint", "baryir.tasks.callbacks"),
+        ("baryir.tasks.resilience", "RNGStateCallback", "baryir.tasks.callbacks"),
+        ("baryir.tasks.resilience", "last_checkpoint_path", "baryir.tasks.callbacks"),
+        ("baryir.evaluation.report", "TestReport", "baryir.tasks.callbacks"),
+        ("baryir.evaluation.suites", "load_suite", "baryir.data.suites"),
+        ("baryir.evaluation.runner", "default_data_root", "baryir.data.datasets.testsets"),
+    ],
+)
+def test_moved_names(module: str, name: str, new: str) -> None:
+    with pytest.warns(DeprecationWarning, match=f"{module}.{name} is deprecated.*; use {new}"):
+        found = getattr(importlib.import_module(module), name)
+    assert found is getattr(importlib.import_module(new), name)
+
+
 def test_barynetp_is_the_baryir_promptir_preset() -> None:
     from baryir.models import BaryNetP
 

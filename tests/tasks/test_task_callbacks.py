@@ -3,32 +3,11 @@ deprecation warning, and the logger configs name the one place."""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-
-import pytest
 
 from baryir.tasks import callbacks
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-
-
-@pytest.mark.parametrize(
-    ("module", "name"),
-    [
-        ("baryir.tasks.resilience", "PreemptionCheckpoint"),
-        ("baryir.tasks.resilience", "RNGStateCallback"),
-        ("baryir.tasks.resilience", "last_checkpoint_path"),
-        ("baryir.evaluation.report", "TestReport"),
-        ("baryir.evaluation.suites", "load_suite"),
-        ("baryir.evaluation.runner", "default_data_root"),
-    ],
-)
-def test_old_paths_are_deprecated_aliases(module: str, name: str) -> None:
-    with pytest.warns(DeprecationWarning, match="moved to"):
-        found = getattr(importlib.import_module(module), name)
-    new = {"load_suite": "baryir.data.suites", "default_data_root": "baryir.data.datasets.testsets"}
-    assert found is getattr(importlib.import_module(new.get(name, "baryir.tasks.callbacks")), name)
 
 
 def test_every_callback_is_exported_from_the_one_place() -> None:

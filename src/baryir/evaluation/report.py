@@ -17,6 +17,7 @@ from typing import Any
 
 from torch import Tensor
 
+from baryir.deprecation import deprecated_names
 from baryir.evaluation.scorer import ROW_KEYS as COLUMNS
 from baryir.io.atomic import atomic_path, atomic_write_text
 
@@ -183,17 +184,4 @@ def describe_protocol(protocol: Any) -> str:
     )
 
 
-def __getattr__(name: str) -> Any:
-    if name == "TestReport":
-        import warnings
-
-        from baryir.tasks.callbacks import TestReport
-
-        warnings.warn(
-            "baryir.evaluation.report.TestReport moved to baryir.tasks.callbacks.TestReport; "
-            "the old name goes in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return TestReport
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = deprecated_names(__name__, {"TestReport": "baryir.tasks.callbacks:TestReport"})

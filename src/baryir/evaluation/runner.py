@@ -24,6 +24,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from baryir.deprecation import deprecated_names
 from baryir.evaluation.scorer import SetScorer
 from baryir.inference import restore
 from baryir.metrics import EvalProtocol
@@ -263,17 +264,6 @@ def evaluate(
     return results
 
 
-def __getattr__(name: str) -> Any:
-    if name == "default_data_root":
-        import warnings
-
-        from baryir.data.datasets.testsets import default_data_root
-
-        warnings.warn(
-            "baryir.evaluation.runner.default_data_root moved to baryir.data.datasets.testsets."
-            "default_data_root; the old name goes in the next release",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return default_data_root
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = deprecated_names(
+    __name__, {"default_data_root": "baryir.data.datasets.testsets:default_data_root"}
+)

@@ -3,19 +3,9 @@ names go in the next release."""
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
+from baryir.deprecation import deprecated_names
 
-
-def __getattr__(name: str) -> Any:
-    from baryir.data import suites
-
-    if name not in suites.__all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(
-        f"baryir.evaluation.suites.{name} moved to baryir.data.suites.{name}; the old name goes "
-        "in the next release",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(suites, name)
+_SUITE_NAMES = ("Suite", "SuiteEntry", "SuiteFile", "SuiteSet", "load_suite", "parse_suite")
+__getattr__ = deprecated_names(
+    __name__, {name: f"baryir.data.suites:{name}" for name in _SUITE_NAMES}
+)

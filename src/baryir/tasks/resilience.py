@@ -3,27 +3,15 @@
 
 from __future__ import annotations
 
-import warnings
-from typing import Any
+from baryir.deprecation import deprecated_names
 
-_MOVED = {
+_MOVED = (
     "PreemptionCheckpoint",
     "RNGStateCallback",
     "collect_rng_states",
     "last_checkpoint_path",
     "set_rng_states",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from baryir.tasks import callbacks
-
-    warnings.warn(
-        f"baryir.tasks.resilience.{name} moved to baryir.tasks.callbacks.{name}; the old name "
-        "goes in the next release",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(callbacks, name)
+)
+__getattr__ = deprecated_names(
+    __name__, {name: f"baryir.tasks.callbacks:{name}" for name in _MOVED}
+)
