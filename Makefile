@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.baryir-installed
 DEMO_DIR := runs/quickstart
 
-.PHONY: install demo test lint clean bench
+.PHONY: install demo test test-slow tables lint clean bench
 
 install: $(STAMP)
 
@@ -26,12 +26,21 @@ demo: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# the slow tests: the docs' blocks that train or load the full network, long studies
+test-slow: install
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+# rewrite the docs' generated tables from docs/results (after benchmarks/demo_seeds.py)
+tables: install
+	$(BIN)/python docs/tables.py
+
 bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache .ruff_cache
