@@ -137,6 +137,18 @@ def test_dose_arms_merge_into_the_shared_objective() -> None:
     assert config.fit["model"]["objective"] == {"sinkhorn_points": "pooled"}  # not mutated
 
 
+def test_short_runs_keep_the_warmup_under_a_tenth_of_the_run() -> None:
+    from baryir.study.training import fit_config
+
+    config = load_study_config(REPO / "configs" / "study" / "dose-response-cpu.yaml")
+    assert config.fit["model"]["warmup_steps"] == 50 and config.steps >= 500
+    assert fit_config(config, "none", 0, Path("run"), {})["model"]["warmup_steps"] == 50
+    for steps, warmup in ((4, 0), (60, 6), (500, 50)):
+        short = config.with_overrides(steps=steps)
+        assert fit_config(short, "none", 0, Path("run"), {})["model"]["warmup_steps"] == warmup
+    assert config.fit["model"]["warmup_steps"] == 50  # not mutated
+
+
 def test_study_rows_refer_to_suites_and_carry_table_labels(tmp_path: Path) -> None:
     config = load_study_config(REPO / "configs" / "study" / "generalization-cpu.yaml")
     assert config.evaluation.do_no_harm == ("CBSD68:do-no-harm",)

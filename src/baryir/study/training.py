@@ -91,11 +91,18 @@ def fit_config(
     curve_every: int | None = None,
 ) -> dict[str, Any]:
     """The ``baryir fit`` config of one run: the shared one plus the run's seed, arm, paths
-    (and, with ``curve_every``, the checkpoints of the budget curve)."""
+    (and, with ``curve_every``, the checkpoints of the budget curve).
+
+    The learning-rate warm-up is at most a tenth of the run, so a short run (``--steps 4``, a
+    smoke test) keeps the schedule's shape; the studies' own lengths are far above that.
+    """
     fit = copy.deepcopy(config.fit)
     fit["seed_everything"] = seed
     trainer = fit.setdefault("trainer", {})
     trainer["max_steps"] = config.steps
+    model = fit.setdefault("model", {})
+    if "warmup_steps" in model:
+        model["warmup_steps"] = min(int(model["warmup_steps"]), config.steps // 10)
     trainer["default_root_dir"] = str(run_dir)
     trainer["logger"] = {
         "class_path": "lightning.pytorch.loggers.CSVLogger",
