@@ -29,7 +29,7 @@ from typing import Any
 
 import docstring_parser
 
-from baryir.errors import run_guarded
+from baryir.errors import UsageError, run_guarded
 from baryir.lightning_cli import (
     ERRORS_EPILOG,
     BaryIRArgumentParser,
@@ -122,11 +122,22 @@ def run_command(name: str, argv: Sequence[str]) -> int:
     return run_guarded(prog, lambda: command(**args.as_dict()))
 
 
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+"""The subcommands of :class:`~baryir.lightning_cli.BaryIRCLI`; the others are :data:`COMMANDS`."""
+
+
+def _unknown_command(name: str) -> int:
+    known = ", ".join([*LIGHTNING_COMMANDS, *COMMANDS])
+    raise UsageError(f"unknown command {name!r}: choose from {known} (see baryir --help)")
+
+
 def main(args: Sequence[str] | None = None) -> int:
     """Entry point of the ``baryir`` console script; ``args`` defaults to ``sys.argv[1:]``."""
     argv = list(sys.argv[1:] if args is None else args)
     if argv and argv[0] in COMMANDS:
         return run_command(argv[0], argv[1:])
+    if argv and not argv[0].startswith("-") and argv[0] not in LIGHTNING_COMMANDS:
+        return run_guarded("baryir", lambda: _unknown_command(argv[0]))
     prog = f"baryir {argv[0]}" if argv and not argv[0].startswith("-") else "baryir"
     given = None if args is None else argv
     return run_guarded(prog, lambda: run_trainer(given, resilience_defaults(), DESCRIPTION))

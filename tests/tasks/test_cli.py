@@ -202,3 +202,10 @@ def test_every_command_runs_on_one_error_path(capsys) -> None:
         run_guarded("baryir x", bug)
     assert report_error("baryir x", UsageError("bad flag (see baryir x --help)")) == 2
     assert capsys.readouterr().err == "baryir x: error: bad flag (see baryir x --help)\n"
+
+
+def test_unknown_command_lists_every_command(capsys) -> None:
+    assert main(["restor", "x.png"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("baryir: error: unknown command 'restor': choose from fit, validate")
+    assert "restore, convert, export, suite, compare, study, app" in err and "\n" not in err
