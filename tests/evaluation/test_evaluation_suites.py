@@ -107,7 +107,7 @@ def test_ood_inputs_identical_across_two_runs(shared_data: Path) -> None:
 
 
 def test_suites_load_by_name_and_include_the_do_no_harm_rows() -> None:
-    assert list_suites() == ["do-no-harm", "ood", "standard", "unseen"]
+    assert list_suites() == ["do-no-harm", "ood", "standard", "tasks", "unseen"]
     assert load_suite("ood") == load_suite(SUITES / "ood.yaml")
     harm = load_suite("do-no-harm").degradations
     suite = parse_suite(
@@ -140,3 +140,14 @@ def test_rows_name_suites_or_test_sets(tmp_path: Path) -> None:
     assert data.val_labels == ["CBSD68 clean", "CBSD68 noise:5"]
     suite_input = load_suite(mini).build(tmp_path)[1][0]["input"]  # the suite's seed applies
     assert torch.equal(data.val_datasets[1][0]["input"], suite_input)
+
+
+def test_tasks_suite_gives_every_task_its_test_set() -> None:
+    from baryir.data import DEFAULT_EVAL_SETS
+    from baryir.data.degradation_tasks import TASKS
+
+    by_task = load_suite("tasks").by_task
+    assert set(by_task) == set(TASKS)
+    assert by_task["denoise_25"] == "CBSD68:25" and by_task["derain"] == "Rain100L"
+    assert by_task["cdd_low_haze_rain"] == "CDD11:low_haze_rain"
+    assert by_task == DEFAULT_EVAL_SETS

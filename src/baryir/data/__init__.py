@@ -7,7 +7,7 @@ Example:
     >>> print(dm.summary())  # doctest: +SKIP
 """
 
-from baryir.data.datamodule import DEFAULT_EVAL_SETS, DEFAULT_TASKS, RestorationDataModule
+from baryir.data.datamodule import DEFAULT_TASKS, RestorationDataModule
 from baryir.data.datasets import (
     DegradationDataset,
     PairedSource,
@@ -23,7 +23,6 @@ from baryir.data.transforms import PairedRandomCrop, dihedral
 from baryir.deprecation import deprecated_names
 
 __all__ = [
-    "DEFAULT_EVAL_SETS",
     "DEFAULT_TASKS",
     "SOURCE_NAMES",
     "TASKS",
@@ -44,6 +43,16 @@ __all__ = [
     "source_weights",
 ]
 
-__getattr__ = deprecated_names(
+_deprecated = deprecated_names(
     __name__, {"SourceDataset": "baryir.data.datasets.base:DegradationDataset"}
 )
+
+
+def __getattr__(name: str) -> object:
+    """``DEFAULT_EVAL_SETS`` (each task's default test set, read from the ``tasks`` suite when
+    asked for) and the deprecated names."""
+    if name == "DEFAULT_EVAL_SETS":
+        from baryir.data import datamodule
+
+        return datamodule.DEFAULT_EVAL_SETS
+    return _deprecated(name)

@@ -55,7 +55,7 @@ from baryir.data.datasets.bundled import bundled_eval_source, bundled_source
 from baryir.data.datasets.layout import layout_sources
 from baryir.data.datasets.synthetic import SyntheticSource
 from baryir.data.datasets.testsets import build_test_set
-from baryir.data.degradation_tasks import CDD11_KINDS, SOURCE_NAMES, TaskInfo, resolve_tasks
+from baryir.data.degradation_tasks import SOURCE_NAMES, TaskInfo, resolve_tasks
 from baryir.data.mixing import (
     MixedDataset,
     lengths_from_proportions,
@@ -68,9 +68,9 @@ from baryir.data.suites import build_rows, load_suite
 from baryir.degradations import build_degradation
 
 __all__ = [
-    "DEFAULT_EVAL_SETS",
     "DEFAULT_TASKS",
     "DO_NO_HARM_SUITE",
+    "TASKS_SUITE",
     "RestorationDataModule",
 ]
 
@@ -84,22 +84,17 @@ of every default validation and test report: a restorer should return these inpu
 unchanged. With a data root they degrade the suite's first clean set (CBSD68), else the bundled
 validation photos."""
 
-DEFAULT_EVAL_SETS: dict[str, str] = {
-    "denoise_15": "CBSD68:15",
-    "denoise_25": "CBSD68:25",
-    "denoise_50": "CBSD68:50",
-    "derain": "Rain100L",
-    "dehaze": "SOTS-outdoor",
-    "deblur": "GoPro",
-    "lowlight": "LOL-v1",
-    "clean": "CBSD68:clean",
-    **{f"cdd_{kind}": f"CDD11:{kind}" for kind in CDD11_KINDS},
-}
+TASKS_SUITE = "tasks"
+"""The suite (:func:`baryir.data.suites.load_suite`) whose ``by_task`` gives each degradation
+task's default validation and test set (with a data root): ``CBSD68:25`` for ``denoise_25``,
+``Rain100L`` for ``derain``, ..."""
 
 
-def __getattr__(name: str) -> tuple[str, ...]:
+def __getattr__(name: str) -> tuple[str, ...] | dict[str, str]:
     if name == "DO_NO_HARM":  # the degradation specs of the "do no harm" rows, from the suite
         return load_suite(DO_NO_HARM_SUITE).degradations
+    if name == "DEFAULT_EVAL_SETS":  # each task's default test set, from the `tasks` suite
+        return load_suite(TASKS_SUITE).by_task
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -353,7 +348,8 @@ class RestorationDataModule(LightningDataModule):
             return rows + [
                 bundled_eval_source(spec, bundled_crop, self.seed) for spec in self.do_no_harm
             ]
-        specs = [DEFAULT_EVAL_SETS[task.name] for task in self.tasks]
+        by_task = load_suite(TASKS_SUITE).by_task
+        specs = [by_task[task.name] for task in self.tasks]
         clean_set = self.do_no_harm_suite.clean_sets[0]
         specs += [f"{clean_set}:{spec}" for spec in self.do_no_harm]
         datasets = []

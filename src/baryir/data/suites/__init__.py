@@ -4,7 +4,8 @@ A suite names its rows: test sets, synthetic degradations of clean sets and real
 ``baryir suite``, ``baryir compare`` (``--sets``), the data module's default validation and test
 rows (the ``do-no-harm`` suite) and the study refer to suites by name or path
 (:func:`load_suite`). The library's suites ship in this folder (:func:`list_suites`):
-``do-no-harm``, ``ood``, ``standard``, ``unseen``. A suite file
+``do-no-harm``, ``ood``, ``standard``, ``unseen``, and ``tasks`` (the test set of each
+degradation task: the data module's default rows). A suite file
 (``baryir/data/suites/ood.yaml``)::
 
     name: ood
@@ -97,6 +98,8 @@ class SuiteFile:
         degradations: degradation specs (a bare number is a noise sigma).
         sets: further test set specs, or ``{spec, note, label}`` mappings.
         real: folders of real degraded photos (no ground truth), relative to ``root``.
+        by_task: the test set of each degradation task (``data.tasks`` names): the data
+            module's default rows for the tasks a run trains (the ``tasks`` suite).
     """
 
     name: str = "suite"
@@ -108,6 +111,7 @@ class SuiteFile:
     degradations: list[str | int | float] = field(default_factory=list)
     sets: list[str | SuiteEntry] = field(default_factory=list)
     real: list[str] = field(default_factory=list)
+    by_task: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,7 @@ class Suite:
         real: folders of real degraded photos (no ground truth), relative to ``root``.
         clean_sets: the clean sets the ``degradations`` are applied to.
         degradations: the degradation specs of the clean sets' rows (included suites' first).
+        by_task: the test set spec of each degradation task (the data module's default rows).
     """
 
     name: str
@@ -133,6 +138,7 @@ class Suite:
     real: tuple[str, ...] = ()
     clean_sets: tuple[str, ...] = ()
     degradations: tuple[str, ...] = ()
+    by_task: dict[str, str] = field(default_factory=dict)
 
     def build(
         self,
@@ -215,8 +221,8 @@ def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
     specs = [f"{clean}:{spec}" for clean in file.clean_sets for spec in degradations]
     sets = [SuiteSet(spec, test_set_label(spec)) for spec in specs]
     sets += [_suite_set(entry) for entry in file.sets]
-    if not sets and not file.real:
-        raise ValueError(f"{where}: the suite has no sets and no real folders")
+    if not sets and not file.real and not file.by_task:
+        raise ValueError(f"{where}: the suite has no sets, no real folders and no by_task rows")
     labels = [s.label for s in sets]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
@@ -230,6 +236,7 @@ def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
         real=tuple(file.real),
         clean_sets=tuple(file.clean_sets),
         degradations=tuple(degradations),
+        by_task=dict(file.by_task),
     )
 
 
