@@ -64,6 +64,27 @@ def test_moved_names(module: str, name: str, new: str) -> None:
     assert found is getattr(importlib.import_module(new), name)
 
 
+@pytest.mark.parametrize(
+    ("module", "old", "new"),
+    [
+        ("baryir.data", "SyntheticSource", "SyntheticDataset"),
+        ("baryir.data", "PairedSource", "PairedDataset"),
+        ("baryir.data", "bundled_source", "bundled_dataset"),
+        ("baryir.data.datasets", "layout_sources", "layout_datasets"),
+        ("baryir.data.datasets.synthetic", "SyntheticSource", "SyntheticDataset"),
+        ("baryir.data.datasets.paired", "PairedSource", "PairedDataset"),
+        ("baryir.data.datasets.bundled", "bundled_source", "bundled_dataset"),
+        ("baryir.data.datasets.layout", "layout_sources", "layout_datasets"),
+        ("baryir.data.datasets.cdd11", "cdd11_source", "cdd11_dataset"),
+    ],
+)
+def test_datasets_say_dataset_not_source(module: str, old: str, new: str) -> None:
+    """A "source" is a potential's index; the datasets that feed one are datasets."""
+    package = importlib.import_module(module)
+    with pytest.warns(DeprecationWarning, match=f"{module}.{old} is deprecated.*; use .*{new}"):
+        assert getattr(package, old) is getattr(package, new)
+
+
 def test_barynetp_is_the_baryir_promptir_preset() -> None:
     from baryir.models import BaryNetP
 

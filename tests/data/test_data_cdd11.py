@@ -11,7 +11,7 @@ import torch
 
 from baryir.data.datamodule import RestorationDataModule
 from baryir.data.datasets.cdd11 import cdd11_kind, find_cdd11
-from baryir.data.datasets.layout import layout_sources
+from baryir.data.datasets.layout import layout_datasets
 from baryir.data.datasets.testsets import build_test_set, list_test_sets
 from baryir.data.degradation_tasks import CDD11_KINDS, SOURCE_NAMES, TASKS, resolve_tasks
 from baryir.degradations import Compose, build_degradation
@@ -72,7 +72,7 @@ def test_find_cdd11_error_names_the_expected_layout(tmp_path: Path) -> None:
 def test_layout_pairs_by_file_name_and_skips_unpaired(cdd: Path, caplog) -> None:
     png(cdd / "train" / "rain" / "orphan.png", 9)
     with caplog.at_level(logging.WARNING):
-        sources = layout_sources(cdd, resolve_tasks(["cdd11"]), patch_size=16)
+        sources = layout_datasets(cdd, resolve_tasks(["cdd11"]), patch_size=16)
     assert [s.task for s in sources] == [f"cdd_{kind}" for kind in CDD11_KINDS]
     assert all(len(s) == 2 for s in sources)
     rain = sources[CDD11_KINDS.index("rain")]

@@ -12,8 +12,8 @@ from PIL import Image
 
 from baryir.data.datamodule import DO_NO_HARM, RestorationDataModule
 from baryir.data.datasets.bundled import BUNDLED_TRAIN
-from baryir.data.datasets.paired import PairedSource
-from baryir.data.datasets.synthetic import SyntheticSource
+from baryir.data.datasets.paired import PairedDataset
+from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.samplers import SourceBalancedBatchSampler
 
 
@@ -100,9 +100,9 @@ def test_folder_override_without_root_keeps_bundled_photos_for_the_others(layout
     )
     dm.setup("fit")
     noise, rain = dm.train_dataset.datasets
-    assert isinstance(noise, SyntheticSource) and noise.task == "denoise_25"
+    assert isinstance(noise, SyntheticDataset) and noise.task == "denoise_25"
     assert {image.name for image in noise.images} == set(BUNDLED_TRAIN)
-    assert isinstance(rain, PairedSource) and rain.task == "derain" and len(rain) == 3
+    assert isinstance(rain, PairedDataset) and rain.task == "derain" and len(rain) == 3
     # each keeps its own default repeat: 1 on the bundled photos, the paper's on a folder
     assert dm.train_dataset.lengths == [len(noise), 3 * dm.tasks[1].repeat]
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from baryir.data.datasets.files import find_pairs, pair_key
-from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.paired import PairedDataset
 from baryir.data.degradation_tasks import CDD11_KINDS, TASKS, resolve_task, resolve_tasks
 
 
@@ -115,7 +115,7 @@ def test_scene_folders_pair_by_relative_path(tmp_path: Path) -> None:
 def test_paired_folder_names_are_detected(tmp_path: Path, input_dir: str, target_dir: str) -> None:
     _png(tmp_path / input_dir / "a.png", value=10)
     _png(tmp_path / target_dir / "a.png", value=200)
-    source = PairedSource.from_folder(tmp_path, patch_size=None, train=False)
+    source = PairedDataset.from_folder(tmp_path, patch_size=None, train=False)
     item = source[0]
     assert item["name"] == "a"
     assert item["input"].mean() < item["target"].mean()
@@ -124,7 +124,7 @@ def test_paired_folder_names_are_detected(tmp_path: Path, input_dir: str, target
 def test_configurable_folder_names(tmp_path: Path) -> None:
     _png(tmp_path / "hazy_imgs" / "x.png")
     _png(tmp_path / "clear_imgs" / "x.png")
-    source = PairedSource.from_folder(
+    source = PairedDataset.from_folder(
         tmp_path, "hazy_imgs", "clear_imgs", patch_size=None, train=False
     )
     assert len(source) == 1

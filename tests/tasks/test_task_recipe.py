@@ -10,7 +10,7 @@ import torch
 from lightning.pytorch import Callback, LightningModule, Trainer, seed_everything
 
 from baryir.data import RestorationDataModule
-from baryir.data.datasets.bundled import bundled_source
+from baryir.data.datasets.bundled import bundled_dataset
 from baryir.data.degradation_tasks import TASKS
 from baryir.models import create_model, list_models
 from baryir.tasks import RestorationTask
@@ -154,7 +154,7 @@ def test_ema_weights_are_what_evaluation_and_checkpoints_use(tmp_path: Path) -> 
 def test_clean_source_pairs_are_identical_and_have_their_own_source() -> None:
     clean = TASKS["clean"]
     assert clean.synthetic == "clean"
-    source = bundled_source(clean, "train", length=5, patch_size=24)
+    source = bundled_dataset(clean, "train", length=5, patch_size=24)
     for i in range(len(source)):
         item = source[i]
         assert torch.equal(item["input"], item["target"])

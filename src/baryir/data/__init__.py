@@ -10,10 +10,10 @@ Example:
 from baryir.data.datamodule import DEFAULT_TASKS, RestorationDataModule
 from baryir.data.datasets import (
     DegradationDataset,
-    PairedSource,
-    SyntheticSource,
+    PairedDataset,
+    SyntheticDataset,
     build_test_set,
-    bundled_source,
+    bundled_dataset,
     list_test_sets,
 )
 from baryir.data.degradation_tasks import SOURCE_NAMES, TASKS, TaskInfo, resolve_task, resolve_tasks
@@ -29,13 +29,13 @@ __all__ = [
     "DegradationDataset",
     "MixedDataset",
     "PairedRandomCrop",
-    "PairedSource",
+    "PairedDataset",
     "RestorationDataModule",
     "SourceBalancedBatchSampler",
-    "SyntheticSource",
+    "SyntheticDataset",
     "TaskInfo",
     "build_test_set",
-    "bundled_source",
+    "bundled_dataset",
     "dihedral",
     "list_test_sets",
     "resolve_task",
@@ -44,7 +44,13 @@ __all__ = [
 ]
 
 _deprecated = deprecated_names(
-    __name__, {"SourceDataset": "baryir.data.datasets.base:DegradationDataset"}
+    __name__,
+    {
+        "SourceDataset": "baryir.data.datasets.base:DegradationDataset",
+        "SyntheticSource": "baryir.data.datasets.synthetic:SyntheticDataset",
+        "PairedSource": "baryir.data.datasets.paired:PairedDataset",
+        "bundled_source": "baryir.data.datasets.bundled:bundled_dataset",
+    },
 )
 
 

@@ -51,9 +51,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from baryir.data.datasets.base import DegradationDataset as SourceDataset
-from baryir.data.datasets.bundled import bundled_eval_source, bundled_source
-from baryir.data.datasets.layout import layout_sources
-from baryir.data.datasets.synthetic import SyntheticSource
+from baryir.data.datasets.bundled import bundled_dataset, bundled_eval_source
+from baryir.data.datasets.layout import layout_datasets
+from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.datasets.testsets import build_test_set
 from baryir.data.degradation_tasks import SOURCE_NAMES, TaskInfo, resolve_tasks
 from baryir.data.mixing import (
@@ -283,14 +283,14 @@ class RestorationDataModule(LightningDataModule):
             if self.root is not None or {task.name, task.source_name} & set(self.folders)
         ]
         from_disk = iter(
-            layout_sources(self.root, on_disk, self.patch_size, self.small_images, self.folders)
+            layout_datasets(self.root, on_disk, self.patch_size, self.small_images, self.folders)
             if on_disk
             else []
         )
         sources: list[SourceDataset] = [
             next(from_disk)
             if task in on_disk
-            else bundled_source(
+            else bundled_dataset(
                 task,
                 "train",
                 self.bundled_train_size,
@@ -305,7 +305,7 @@ class RestorationDataModule(LightningDataModule):
         }
         for source in sources:
             self._assign_ids(source)
-            if isinstance(source, SyntheticSource):
+            if isinstance(source, SyntheticDataset):
                 source.flat_contrast = self.flat_contrast
         counts = [len(source) for source in sources]
         if self.proportions is not None:
@@ -342,7 +342,7 @@ class RestorationDataModule(LightningDataModule):
         if self.root is None and self.test_root is None:
             bundled_crop = self.bundled_val_crop if validation else None
             rows: list[SourceDataset] = [
-                bundled_source(task, "val", patch_size=bundled_crop, seed=self.seed)
+                bundled_dataset(task, "val", patch_size=bundled_crop, seed=self.seed)
                 for task in self.tasks
             ]
             return rows + [

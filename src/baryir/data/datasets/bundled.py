@@ -23,16 +23,17 @@ from functools import cache
 import numpy as np
 import torch
 
-from baryir.data.datasets.synthetic import InMemoryImage, SyntheticSource
+from baryir.data.datasets.synthetic import InMemoryImage, SyntheticDataset
 from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import SmallImagePolicy
+from baryir.deprecation import deprecated_names
 
 __all__ = [
     "BUNDLED_TRAIN",
     "BUNDLED_VAL",
     "bundled_eval_source",
     "bundled_images",
-    "bundled_source",
+    "bundled_dataset",
 ]
 
 BUNDLED_TRAIN: tuple[str, ...] = (
@@ -73,14 +74,14 @@ def bundled_images(split: str = "train") -> list[InMemoryImage]:
     return [InMemoryImage(name, _pixels(name)) for name in names]
 
 
-def bundled_source(
+def bundled_dataset(
     task: TaskInfo,
     split: str = "train",
     length: int | None = None,
     patch_size: int | None = 128,
     seed: int = 0,
     small: SmallImagePolicy = "pad",
-) -> SyntheticSource:
+) -> SyntheticDataset:
     """``task`` synthesised on the bundled photos.
 
     Args:
@@ -97,7 +98,7 @@ def bundled_source(
         if length < 1:
             raise ValueError(f"bundled source length must be positive, got {length}")
         images = [images[i % len(images)] for i in range(length)]
-    return SyntheticSource(
+    return SyntheticDataset(
         images,
         task.synthetic,
         degradation_id=task.fine_id,
@@ -111,12 +112,12 @@ def bundled_source(
     )
 
 
-def bundled_eval_source(spec: str, crop: int | None = 256, seed: int = 0) -> SyntheticSource:
+def bundled_eval_source(spec: str, crop: int | None = 256, seed: int = 0) -> SyntheticDataset:
     """The bundled validation photos under the degradation ``spec`` (e.g. ``"clean"``).
 
     Deterministic (seeded per image name and spec); labelled ``"bundled-val {spec}"``.
     """
-    return SyntheticSource(
+    return SyntheticDataset(
         bundled_images("val"),
         spec,
         patch_size=crop,
@@ -124,3 +125,8 @@ def bundled_eval_source(spec: str, crop: int | None = 256, seed: int = 0) -> Syn
         seed=seed,
         label=f"bundled-val {spec}",
     )
+
+
+__getattr__ = deprecated_names(
+    __name__, {"bundled_source": "baryir.data.datasets.bundled:bundled_dataset"}
+)

@@ -22,15 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from baryir.data.datasets.files import find_dir
-from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.paired import PairedDataset
 from baryir.data.degradation_tasks import CDD11_KINDS, TASKS, TaskInfo
 from baryir.data.transforms import SmallImagePolicy
+from baryir.deprecation import deprecated_names
 
 __all__ = [
     "CDD11_CLEAR",
     "CDD11Source",
     "cdd11_kind",
-    "cdd11_source",
+    "cdd11_dataset",
     "cdd11_test_set",
     "find_cdd11",
 ]
@@ -72,7 +73,7 @@ def find_cdd11(root: str | Path, split: str) -> Path:
     )
 
 
-class CDD11Source(PairedSource):
+class CDD11Source(PairedDataset):
     """CDD-11 pairs (see the module docstring); items are named ``"<kind>/<file stem>"``."""
 
     def name(self, index: int) -> str:
@@ -84,7 +85,7 @@ class CDD11Source(PairedSource):
         return {**super().load(index), "name": self.name(index)}
 
 
-def cdd11_source(
+def cdd11_dataset(
     folder: str | Path,
     kind: str,
     task: TaskInfo | None = None,
@@ -120,10 +121,10 @@ def cdd11_test_set(folder: str | Path, kind: str, crop: int | None = None) -> CD
     ``crop`` is an optional central crop (None: whole images).
     """
     if kind == "all":
-        parts = [cdd11_source(folder, k, patch_size=crop, train=False) for k in CDD11_KINDS]
+        parts = [cdd11_dataset(folder, k, patch_size=crop, train=False) for k in CDD11_KINDS]
         pairs = [pair for part in parts for pair in part.pairs]
         return CDD11Source(pairs, patch_size=crop, train=False, label="CDD11 all")
-    return cdd11_source(
+    return cdd11_dataset(
         folder,
         kind,
         task=TASKS.get(f"cdd_{kind}"),
@@ -131,3 +132,8 @@ def cdd11_test_set(folder: str | Path, kind: str, crop: int | None = None) -> CD
         train=False,
         label=f"CDD11 {kind}",
     )
+
+
+__getattr__ = deprecated_names(
+    __name__, {"cdd11_source": "baryir.data.datasets.cdd11:cdd11_dataset"}
+)

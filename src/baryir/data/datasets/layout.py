@@ -25,15 +25,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from baryir.data.datasets.base import DegradationDataset
-from baryir.data.datasets.cdd11 import cdd11_kind, cdd11_source, find_cdd11
+from baryir.data.datasets.cdd11 import cdd11_dataset, cdd11_kind, find_cdd11
 from baryir.data.datasets.files import find_dir
-from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.paired import PairedDataset
 from baryir.data.datasets.subset import split_folder_override, subset_label, take_subset
-from baryir.data.datasets.synthetic import SyntheticSource
+from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import SmallImagePolicy
+from baryir.deprecation import deprecated_names
 
-__all__ = ["LAYOUT_FOLDERS", "layout_sources", "train_root"]
+__all__ = ["LAYOUT_FOLDERS", "layout_datasets", "train_root"]
 
 LAYOUT_FOLDERS: dict[str, tuple[str, ...]] = {
     "noise": ("Denoise", "denoising", "noise"),
@@ -53,7 +54,7 @@ def train_root(root: str | Path) -> Path:
     return find_dir(root, ("Train", "train")) or root
 
 
-def layout_sources(
+def layout_datasets(
     root: str | Path | None,
     tasks: Sequence[TaskInfo],
     patch_size: int = 128,
@@ -89,9 +90,11 @@ def layout_sources(
             raise ValueError(f"task {task.name} needs a data root or a folder override")
         if task.paired and degradation is None:
             source = (
-                cdd11_source(folder, kind, task=task, patch_size=patch_size, small=small)
+                cdd11_dataset(folder, kind, task=task, patch_size=patch_size, small=small)
                 if kind is not None
-                else PairedSource.from_folder(folder, task=task, patch_size=patch_size, small=small)
+                else PairedDataset.from_folder(
+                    folder, task=task, patch_size=patch_size, small=small
+                )
             )
             sources.append(take_subset(source, subset, str(override)) if subset else source)
             continue
@@ -99,7 +102,7 @@ def layout_sources(
         key = (folder, subset_label(subset) if subset else "")
         if key in clean_images:
             sources.append(
-                SyntheticSource(
+                SyntheticDataset(
                     clean_images[key],
                     spec,
                     degradation_id=task.fine_id,
@@ -111,7 +114,7 @@ def layout_sources(
                 )
             )
             continue
-        source = SyntheticSource.from_folder(
+        source = SyntheticDataset.from_folder(
             folder, spec, task=task, patch_size=patch_size, small=small, label=task.name
         )
         if subset is not None:
@@ -119,3 +122,8 @@ def layout_sources(
         clean_images[key] = source.images
         sources.append(source)
     return sources
+
+
+__getattr__ = deprecated_names(
+    __name__, {"layout_sources": "baryir.data.datasets.layout:layout_datasets"}
+)

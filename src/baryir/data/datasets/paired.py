@@ -18,9 +18,10 @@ from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.files import check_headers, find_dir, find_pairs, report_skipped
 from baryir.data.degradation_tasks import TaskInfo
 from baryir.data.transforms import PairedRandomCrop, SmallImagePolicy, center_crop
+from baryir.deprecation import deprecated_names
 from baryir.io.image import ImageReadError, read_image
 
-__all__ = ["INPUT_DIR_NAMES", "TARGET_DIR_NAMES", "PairedSource", "validate_pairs"]
+__all__ = ["INPUT_DIR_NAMES", "TARGET_DIR_NAMES", "PairedDataset", "validate_pairs"]
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def validate_pairs(
     return good
 
 
-class PairedSource(DegradationDataset):
+class PairedDataset(DegradationDataset):
     """Real (or pre-made) degraded/clean pairs.
 
     Args:
@@ -98,7 +99,7 @@ class PairedSource(DegradationDataset):
         task: str | None = None,
     ) -> None:
         if not pairs:
-            raise ValueError(f"PairedSource {label!r} got no pairs")
+            raise ValueError(f"PairedDataset {label!r} got no pairs")
         if train and patch_size is None:
             raise ValueError("a training source needs a patch_size")
         self.pairs = list(pairs)
@@ -122,7 +123,7 @@ class PairedSource(DegradationDataset):
         train: bool = True,
         small: SmallImagePolicy = "pad",
         label: str | None = None,
-    ) -> PairedSource:
+    ) -> PairedDataset:
         """Pairs of ``root/<input_dir>`` and ``root/<target_dir>``.
 
         ``input_dir``/``target_dir`` default to the first existing folder among
@@ -197,3 +198,8 @@ class PairedSource(DegradationDataset):
             "source": self.source_id,
             "name": source_path.stem,
         }
+
+
+__getattr__ = deprecated_names(
+    __name__, {"PairedSource": "baryir.data.datasets.paired:PairedDataset"}
+)

@@ -28,9 +28,10 @@ from baryir.data.transforms import (
     random_flat_contrast,
 )
 from baryir.degradations import build_degradation, generator_for
+from baryir.deprecation import deprecated_names
 from baryir.io.image import list_images, read_image
 
-__all__ = ["InMemoryImage", "SyntheticSource"]
+__all__ = ["InMemoryImage", "SyntheticDataset"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def _as_float(pixels: Tensor) -> Tensor:
     return pixels.float().div(255) if pixels.dtype == torch.uint8 else pixels.float()
 
 
-class SyntheticSource(DegradationDataset):
+class SyntheticDataset(DegradationDataset):
     """Clean images degraded on the fly by ``build_degradation(spec)``.
 
     Args:
@@ -79,7 +80,7 @@ class SyntheticSource(DegradationDataset):
         flat_contrast: float = 0.0,
     ) -> None:
         if not images:
-            raise ValueError(f"SyntheticSource {label or degradation!r} got no images")
+            raise ValueError(f"SyntheticDataset {label or degradation!r} got no images")
         if train and patch_size is None:
             raise ValueError("a training source needs a patch_size")
         self.images = [
@@ -115,7 +116,7 @@ class SyntheticSource(DegradationDataset):
         small: SmallImagePolicy = "pad",
         label: str | None = None,
         recursive: bool = True,
-    ) -> SyntheticSource:
+    ) -> SyntheticDataset:
         """All images under ``folder`` (sorted); unreadable headers are skipped with a WARNING.
 
         Raises:
@@ -172,3 +173,8 @@ class SyntheticSource(DegradationDataset):
             "source": self.source_id,
             "name": name,
         }
+
+
+__getattr__ = deprecated_names(
+    __name__, {"SyntheticSource": "baryir.data.datasets.synthetic:SyntheticDataset"}
+)

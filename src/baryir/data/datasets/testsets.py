@@ -29,9 +29,9 @@ from pathlib import Path
 
 from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.cdd11 import cdd11_test_set, find_cdd11
-from baryir.data.datasets.paired import PairedSource
+from baryir.data.datasets.paired import PairedDataset
 from baryir.data.datasets.subset import split_subset, subset_label, take_subset
-from baryir.data.datasets.synthetic import SyntheticSource
+from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.degradation_tasks import TASKS
 
 __all__ = [
@@ -218,7 +218,7 @@ def build_test_set(
     spec, subset = split_subset(name_or_spec.strip())
     if "@" in spec:
         degradation, _, folder = spec.partition("@")
-        dataset: DegradationDataset = SyntheticSource.from_folder(
+        dataset: DegradationDataset = SyntheticDataset.from_folder(
             folder,
             degradation,
             patch_size=crop,
@@ -226,7 +226,7 @@ def build_test_set(
             seed=seed,
         )
     elif Path(spec).is_dir() and spec not in TEST_SETS:
-        dataset = PairedSource.from_folder(spec, patch_size=crop, train=False)
+        dataset = PairedDataset.from_folder(spec, patch_size=crop, train=False)
     else:
         name, _, degradation = spec.partition(":")
         info = _lookup(name)
@@ -243,7 +243,7 @@ def build_test_set(
         elif info.paired:
             if degradation:
                 raise ValueError(f"{info.name} is a paired set; it takes no degradation ({spec!r})")
-            dataset = PairedSource.from_folder(folder, task=task, patch_size=crop, train=False)
+            dataset = PairedDataset.from_folder(folder, task=task, patch_size=crop, train=False)
         else:
             if not degradation:
                 raise ValueError(
@@ -252,7 +252,7 @@ def build_test_set(
                 )
             degradation = degradation_spec(degradation)
             task = next((t for t in TASKS.values() if t.synthetic == degradation), None)
-            dataset = SyntheticSource.from_folder(
+            dataset = SyntheticDataset.from_folder(
                 folder,
                 degradation,
                 task=task,
