@@ -2,7 +2,7 @@
 
 Runs the two commands `make demo` runs (`baryir fit` then `baryir test` on
 ``configs/quickstart.yaml``), once per seed, each in its own scratch folder, then scores each
-checkpoint with ``configs/suites/do-no-harm.yaml`` on the shared test photos (skipped, with the
+checkpoint with the ``do-no-harm`` suite on the shared test photos (skipped, with the
 reason, when they are absent). It copies what the commands wrote into ``--output``:
 
 - ``seed<N>/results.csv`` (`baryir test`'s table), ``seed<N>/do-no-harm.csv`` and
@@ -36,7 +36,6 @@ from baryir.io.atomic import atomic_write_text
 
 REPO = Path(__file__).resolve().parents[1]
 QUICKSTART = REPO / "configs" / "quickstart.yaml"
-DO_NO_HARM = REPO / "configs" / "suites" / "do-no-harm.yaml"
 
 
 def cpu_name() -> str:
@@ -94,7 +93,7 @@ def run_seed(seed: int, scratch: Path, out: Path, steps: int | None, data: Path 
     if data is not None:
         suite_out = scratch / "do-no-harm"
         baryir(
-            ["suite", "--config", str(DO_NO_HARM), "--ckpt", str(ckpt), "--root", str(data)]
+            ["suite", "--config", "do-no-harm", "--ckpt", str(ckpt), "--root", str(data)]
             + ["--output", str(suite_out), "--no-real"],
             scratch,
         )
