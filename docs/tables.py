@@ -195,8 +195,10 @@ def records_table(spec: dict[str, Any]) -> str:
     ``spec`` (the YAML in the marker): ``file`` (a ``.jsonl`` or ``.json`` results file, relative
     to the repository), ``where`` (fields every record of the table has), ``row`` (a format
     string of a record's fields: the row label), ``columns`` (a list of ``{label, where, cell}``:
-    the record of the row that matches ``where``, formatted by ``cell``; ``-`` when none does;
-    the last matching record wins) and an optional ``header`` (the first column's title).
+    the record of the row that matches ``where``, formatted by ``cell``, which may index nested
+    fields, ``{counts[task][ops][forward]}``; ``-`` when no record matches, the column's
+    ``missing`` when the record lacks a field; the last matching record wins) and an optional
+    ``header`` (the first column's title).
     """
     records = [r for r in read_records(ROOT / spec["file"]) if _matches(r, spec.get("where", {}))]
     rows: dict[str, list[dict[str, Any]]] = {}
@@ -211,7 +213,10 @@ def records_table(spec: dict[str, Any]) -> str:
         cells = []
         for column in columns:
             found = [r for r in group if _matches(r, column.get("where", {}))]
-            cells.append(column["cell"].format(**found[-1]) if found else "-")
+            try:
+                cells.append(column["cell"].format(**found[-1]) if found else "-")
+            except KeyError:
+                cells.append(str(column.get("missing", "-")))
         lines.append("| " + " | ".join([label, *cells]) + " |")
     return f"From `{spec['file']}`.\n\n" + "\n".join(lines) + "\n"
 
