@@ -47,7 +47,6 @@ import statistics
 import sys
 import tempfile
 import time
-import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,7 +61,7 @@ from lightning.pytorch.loggers import CSVLogger
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, set_threads  # noqa: E402
+from common import emit, fit_quietly, set_threads  # noqa: E402
 
 from baryir.data.degradation_tasks import TASKS  # noqa: E402
 from baryir.losses import ObjectiveConfig, SinkhornAlignment  # noqa: E402
@@ -378,24 +377,15 @@ def run_setup(setup: Setup, steps: int, warmup: int, accelerator: str = "cpu") -
     timer = SideBySide(profile_at, total)
     data = FixedBatches(setup.batch * 8, setup.patch, setup.tasks)
     with tempfile.TemporaryDirectory() as logs:
-        trainer = Trainer(
+        trainer = fit_quietly(
+            task,
+            DataLoader(data, batch_size=setup.batch, shuffle=False),
+            [timer],
+            max(total, setup.max_steps),
             accelerator=accelerator,
-            devices=1,
-            max_steps=max(total, setup.max_steps),
-            max_epochs=-1,
             logger=CSVLogger(logs, name="bench"),
             log_every_n_steps=setup.log_every_n_steps,
-            enable_checkpointing=False,
-            enable_progress_bar=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            limit_val_batches=0,
-            callbacks=[timer],
         )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            loader = DataLoader(data, batch_size=setup.batch, shuffle=False)
-            trainer.fit(task, train_dataloaders=loader)
     # steps before `warmup` and the profiled one are not timed
     task_s, bare_s = timer.task_s[profile_at:], timer.bare_s[profile_at:]
     task_median, bare_median = statistics.median(task_s), statistics.median(bare_s)

@@ -31,16 +31,15 @@ import logging
 import statistics
 import sys
 import time
-import warnings
 from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.pytorch import Callback, Trainer, seed_everything
+from lightning.pytorch import Callback, seed_everything
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, set_threads  # noqa: E402
+from common import emit, fit_quietly, set_threads  # noqa: E402
 from reference_layers import reference_layers  # noqa: E402
 
 from baryir.losses import ObjectiveConfig  # noqa: E402
@@ -139,23 +138,7 @@ def run_steps(
     """Fit ``task`` for ``steps`` steps on fixed batches; returns the timing callback."""
     timer = StepTimer()
     loader = DataLoader(FixedBatches(batch * num_batches, patch), batch_size=batch, shuffle=False)
-    trainer = Trainer(
-        accelerator=accelerator,
-        devices=1,
-        precision=precision,  # type: ignore[arg-type]
-        max_steps=steps,
-        max_epochs=-1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        limit_val_batches=0,
-        callbacks=[timer],
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        trainer.fit(task, train_dataloaders=loader)
+    fit_quietly(task, loader, [timer], steps, accelerator=accelerator, precision=precision)
     return timer
 
 

@@ -146,3 +146,34 @@ class PeakMemory:
         self._thread.join()
         self._peak = max(self._peak, _rss_bytes())
         self.peak_mb = (self._peak - self._base) / 2**20
+
+
+def fit_quietly(
+    task: Any, loader: Any, callbacks: list[Any], max_steps: int, **trainer_args: Any
+) -> Any:
+    """``Trainer.fit`` of ``task`` on ``loader`` for ``max_steps`` training steps, and nothing
+    else: no validation, checkpoints, progress bar, summary or warnings (a benchmark's loop).
+
+    ``trainer_args`` go to the ``Trainer`` (``accelerator``, ``precision``, ``logger``, ...);
+    returns the ``Trainer``.
+    """
+    import warnings
+
+    from lightning.pytorch import Trainer
+
+    trainer_args = {"devices": 1, "logger": False} | trainer_args
+    trainer = Trainer(
+        max_steps=max_steps,
+        max_epochs=-1,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        limit_val_batches=0,
+        callbacks=callbacks,
+        **trainer_args,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trainer.fit(task, train_dataloaders=loader)
+    return trainer
