@@ -31,6 +31,19 @@ def test_identical_clouds_zero() -> None:
     assert abs(_divergence(x, x.clone()).item()) < 1e-6
 
 
+@pytest.mark.parametrize("points", ["pooled", "tokens"])
+def test_clouds_of_one_single_point_give_zero(points: str) -> None:
+    """A constant b (an untrained network's can be) is no error: GeomLoss's schedule would start
+    at log(diameter 0), so such pairs are 0, by either path."""
+    b = torch.zeros(6, 8, 4, 4, requires_grad=True)
+    source = torch.tensor([0, 0, 1, 1, 2, 2])
+    loss = sinkhorn_alignment(b, source, torch.ones(3), points=points).loss
+    assert loss.item() == 0.0
+    loss.backward()
+    assert torch.equal(b.grad, torch.zeros_like(b))
+    assert pooled_alignment(b.detach(), source, torch.ones(3)).item() == 0.0
+
+
 def test_positive_and_increasing_with_shift() -> None:
     x, y = _gaussian(256, 2, 0), _gaussian(256, 2, 1)
     values = [_divergence(x, y + s).item() for s in (0.0, 0.5, 1.0, 2.0)]

@@ -6,8 +6,9 @@ How a block runs (what a reader needs to know to reproduce a failure):
   shared data, when present), holding the files the docs name as the reader's own: ``photo.jpg``,
   ``photo.png``, ``photos/``, ``more/``, ``folder/`` (bundled photos, 64 to 96 pixels), a
   quickstart checkpoint at ``runs/quickstart/checkpoints/last.ckpt``, a file in the authors'
-  release format (``model_allBaryNet128.pt``, ``benchmarks/released_format.py``) and a miniature
-  paper layout under ``data/``. Blocks of one page run in the page's order, so a block may use
+  release format (``model_allBaryNet128.pt``, ``benchmarks/released_format.py``), a miniature
+  paper layout under ``data/`` and, for the blocks that name it, a 2-step run of
+  ``configs/baryir-3d.yaml`` on it. Blocks of one page run in the page's order, so a block may use
   what an earlier one wrote.
 - ``python`` blocks run as they are, with ``python -``.
 - ``bash`` blocks run with ``bash -euo pipefail``; ``baryir`` is the installed command with smoke
@@ -41,6 +42,7 @@ from tests.conftest import REPO, shared_data_dir
 from baryir.models import create_model
 
 NOT_RUN = "# not run by the docs test:"
+PAPER_RUN = "runs/baryir-3d/checkpoints/last.ckpt"
 REFERENCE = shared_data_dir().parent / "reference" / "official_barynet_state_dict.json"
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md"))]
 FULL_NETWORK = re.compile(
@@ -48,7 +50,7 @@ FULL_NETWORK = re.compile(
 )
 SMOKE = {
     "fit": (
-        "--trainer.max_steps=2 --model.warmup_steps=1 --trainer.val_check_interval=2 "
+        "--trainer.max_steps=2 --model.warmup_steps=0 --trainer.val_check_interval=2 "
         "--trainer.limit_val_batches=1 --trainer.max_epochs=1 --data.num_workers=0"
     ),
     "suite": "--max-images 1 --no-real",
@@ -189,7 +191,7 @@ def _run(block: Block, root: Path, env: dict[str, str]) -> subprocess.CompletedP
 
 
 def _param(block: Block) -> pytest.param:
-    slow = block.lang and FULL_NETWORK.search(block.code) is not None
+    slow = FULL_NETWORK.search(block.code) is not None
     return pytest.param(block, id=block.id, marks=[pytest.mark.slow] if slow else [])
 
 
@@ -210,12 +212,20 @@ def _needs_release_file(block: Block, root: Path) -> None:
     write_released_checkpoint(path, network, ReleasedPotentials(3, 384, 128))
 
 
+def _needs_paper_run(block: Block, root: Path, env: dict[str, str]) -> None:
+    """Train the paper preset for 2 steps on the miniature layout when a block names its run."""
+    if "runs/baryir-3d/checkpoints" in block.code and not (root / PAPER_RUN).exists():
+        fit = ["fit", "--config", "configs/baryir-3d.yaml", "--data.root", "data"]
+        _baryir(fit + SMOKE["fit"].split(), root, env)
+
+
 @pytest.mark.parametrize("block", [_param(b) for b in BLOCKS if b.not_run_reason is None])
 def test_block_runs(block: Block, scratch: tuple[Path, dict[str, str]]) -> None:
     root, env = scratch
     if "../shared" in block.code and not (root.parent / "shared").exists():
         pytest.skip(f"{block.id} reads ../shared/data, absent here ({shared_data_dir()})")
     _needs_release_file(block, root)
+    _needs_paper_run(block, root, env)
     done = _run(block, root, env)
     assert done.returncode == 0, (
         f"{block.id} ({block.lang}) failed with status {done.returncode}:\n"

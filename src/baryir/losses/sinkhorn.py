@@ -16,6 +16,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Literal, NamedTuple
 
 import torch
@@ -245,8 +246,21 @@ def sinkhorn_alignment(
     first, second = zip(*pairs, strict=True)
     pair_weights = lambdas[list(first)] * lambdas[list(second)]
     pair_weights = pair_weights / pair_weights.sum()
-    values = torch.stack([divergence(cloud_of[k], cloud_of[m]) for k, m in pairs])
+    values = torch.stack([_pair_divergence(divergence, cloud_of[k], cloud_of[m]) for k, m in pairs])
     return AlignmentResult((pair_weights * values).sum(), len(pairs), skipped)
+
+
+def _pair_divergence(
+    divergence: Callable[[Tensor, Tensor], Tensor], x: Tensor, y: Tensor
+) -> Tensor:
+    """GeomLoss's divergence of two clouds ``(N, D)``, ``(M, D)``; 0 when every point of both is
+    one and the same (GeomLoss's epsilon schedule starts at the clouds' diameter, and log(0)
+    makes it endless: an untrained network's ``b`` can be constant)."""
+    both = torch.cat([x, y])
+    spread = (both.amax(dim=0) - both.amin(dim=0)).abs().max()
+    if bool(spread == 0):
+        return both.sum() * 0.0
+    return divergence(x, y)
 
 
 def _cost(x: Tensor, y: Tensor, p: Literal[1, 2]) -> Tensor:
