@@ -121,6 +121,16 @@ def main(argv: list[str] | None = None) -> None:
     data = args.data if (args.data / "CBSD68").is_dir() else None
     if data is None:
         print(f"do-no-harm suite skipped: no test photos under {args.data}", file=sys.stderr)
+    provenance: dict[str, object] = {  # taken when the runs start: the code they run
+        "machine": cpu_name(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "commit": commit(),
+        "date": time.strftime("%Y-%m-%d"),
+        "steps": args.steps,
+        "jobs": args.jobs,
+    }
 
     def one(seed: int) -> float:
         out = args.output / f"seed{seed}"
@@ -130,18 +140,7 @@ def main(argv: list[str] | None = None) -> None:
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         took = dict(zip(args.seeds, pool.map(one, args.seeds), strict=True))
-    seconds = {str(seed): round(took[seed], 1) for seed in args.seeds}
-    provenance = {
-        "machine": cpu_name(),
-        "cores": os.cpu_count(),
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "commit": commit(),
-        "date": time.strftime("%Y-%m-%d"),
-        "steps": args.steps,
-        "jobs": args.jobs,
-        "fit_test_seconds": seconds,
-    }
+    provenance["fit_test_seconds"] = {str(seed): round(took[seed], 1) for seed in args.seeds}
     text = json.dumps(provenance, indent=2) + "\n"
     atomic_write_text(args.output / "provenance.json", text)
     print(text, end="")
