@@ -196,7 +196,9 @@ def instrument_task(task: RestorationTask, trainer: Trainer) -> None:
     _wrap(task.objective, "weighted_terms", "objective")
     _wrap(task, "manual_backward", "backward")
     _wrap(task, "log", "logging")
-    _wrap(task.guard, "check", "guard")
+    for method in ("check", "record", "flush"):
+        if hasattr(task.guard, method):
+            _wrap(task.guard, method, "guard")
     for optimizer in trainer.optimizers:
         _wrap(optimizer, "step", "optimiser")
         _wrap(optimizer, "zero_grad", "optimiser")

@@ -3,12 +3,16 @@
 Each case runs the real ``RestorationTask`` (tiny network, dual potentials, so both optimisers
 are involved) for a few CPU steps under a Lightning ``Trainer``; batches listed in ``nan_input``
 carry a NaN pixel (non-finite loss) and steps listed in ``nan_grad`` get a NaN gradient from a
-tensor hook (finite loss, non-finite gradient).
+tensor hook (finite loss, non-finite gradient). The guard runs in both of its modes:
+``immediate`` (the default optimiser, RMSprop, has no fused kernel to skip on the device) and
+``deferred`` (fused Adam for both optimisers: the step is skipped on the device and the counts
+are read at logging intervals, epoch ends and checkpoints).
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -82,8 +86,11 @@ def train(
     nan_input: set[int] = frozenset(),
     nan_grad: set[int] = frozenset(),
     max_nonfinite_steps: int = 10,
+    check: str = "immediate",
+    recorder: Recorder | None = None,
 ) -> tuple[RestorationTask, Recorder, Trainer]:
     seed_everything(0, verbose=False)
+    adam = partial(torch.optim.Adam, lr=1e-3) if check == "deferred" else None
     task = RestorationTask(
         model="baryir-tiny",
         model_args={"dim": 8},
@@ -91,11 +98,15 @@ def train(
         num_sources=3,
         potentials_patch_size=PATCH,
         max_nonfinite_steps=max_nonfinite_steps,
+        nonfinite_check=check,
+        optimizer=adam,
+        potentials_optimizer=adam,
     )
-    recorder = Recorder(set(nan_grad))
+    recorder = recorder or Recorder(set(nan_grad))
     trainer = Trainer(
         accelerator="cpu",
         max_epochs=1,
+        log_every_n_steps=2,
         logger=False,
         enable_progress_bar=False,
         enable_model_summary=False,
@@ -167,3 +178,60 @@ def test_interleaved_faults_count_as_consecutive(tmp_path: Path) -> None:
     with pytest.raises(NonFiniteLossError):
         train(tmp_path, batches=6, max_nonfinite_steps=3, nan_input={1}, nan_grad={2, 3})
     assert load(tmp_path / "last.ckpt")["global_step"] == 1
+
+
+@pytest.mark.parametrize("fault", ["nan_input", "nan_grad"])
+def test_deferred_check_skips_on_the_device_and_counts_later(
+    tmp_path: Path, fault: str, caplog
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="baryir.tasks.guard"):
+        task, recorder, trainer = train(tmp_path, batches=4, check="deferred", **{fault: {1}})
+    assert task.deferred_check
+    # weights, potentials and the weight average unchanged by the faulty batch, the rest trained
+    assert_same(recorder.before[1], recorder.after[1])
+    assert any(
+        not torch.equal(recorder.before[2][k], recorder.after[2][k]) for k in recorder.after[2]
+    )
+    assert trainer.global_step == 4  # a skipped step still counts
+    assert task.guard.total == 1 and task.guard.consecutive == 0
+    # read at the checkpoint after the faulty batch (every step here)
+    assert (
+        "1 steps with a non-finite loss or gradient between step 1 and step 2 (the last at "
+        "step 1) were skipped (1 in a row now, 1 in total)" in caplog.text
+    )
+    checkpoint = load(tmp_path / "last.ckpt")
+    assert checkpoint["nonfinite_guard"] == {"consecutive": 0, "total": 1}
+    assert_finite(checkpoint["state_dict"])
+    for optimizer in checkpoint["optimizer_states"]:
+        for state in optimizer["state"].values():
+            assert_finite(state)
+
+
+def test_deferred_check_stops_the_run_at_its_next_read(tmp_path: Path) -> None:
+    recorder = Recorder(set())
+    with pytest.raises(NonFiniteLossError, match=r"3 consecutive steps had a non-finite"):
+        train(
+            tmp_path,
+            batches=8,
+            nan_input={2, 3, 4},
+            max_nonfinite_steps=3,
+            check="deferred",
+            recorder=recorder,
+        )
+    # the run of 3 is read at the checkpoint after batch 4, which is not written; the weights
+    # never moved after batch 1, the last good one
+    assert max(recorder.after) == 4
+    for idx in (2, 3, 4):
+        assert_same(recorder.after[1], recorder.after[idx])
+    checkpoint = load(tmp_path / "last.ckpt")
+    assert checkpoint["global_step"] == 4
+    assert checkpoint["nonfinite_guard"] == {"consecutive": 2, "total": 2}
+    assert_finite(checkpoint["state_dict"])
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_deferred_check_needs_optimisers_that_skip_on_the_device(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"nonfinite_check='deferred' needs .*RMSprop"):
+        RestorationTask(
+            model="baryir-tiny", model_args={"dim": 8}, nonfinite_check="deferred"
+        ).configure_optimizers()

@@ -1,6 +1,7 @@
 """The training step's bookkeeping costs no arithmetic: fused/foreach optimisers update as the
 plain ones do, the EMA without a host read matches ``AveragedModel``, and a step of the
-quickstart's task reads the device once (the non-finite guard)."""
+quickstart's task reads nothing from the device (the non-finite guard's flag stays there; once
+a step with ``nonfinite_check: immediate``)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,23 @@ def test_update_average_equals_averaged_model() -> None:
         assert torch.equal(a, b)
 
 
+def test_update_average_holds_still_on_a_skipped_step() -> None:
+    torch.manual_seed(0)
+    model = create_model("baryir-tiny", **TINY)
+    ours = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(0.9), use_buffers=True)
+    reference = copy.deepcopy(ours)
+    for skip in (False, True, False):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        update_average(ours, model, 0.9, skip=torch.tensor(skip))
+        if not skip:
+            reference.update_parameters(model)
+    assert int(ours.n_averaged) == int(reference.n_averaged) == 2
+    for a, b in zip(ours.parameters(), reference.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
 class _Batches(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return 16
@@ -129,9 +147,12 @@ def _host_read(event) -> bool:
     return True
 
 
-def test_quickstart_step_reads_the_device_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("check", "reads"), [("auto", 0), ("immediate", 1)])
+def test_quickstart_step_reads_nothing_from_the_device(
+    tmp_path: Path, check: str, reads: int
+) -> None:
     # the quickstart's solver, points, EMA, schedule and optimiser; a step that neither logs
-    # nor measures the gradient shares: one host read, the guard's
+    # nor measures the gradient shares: no host read (the immediate guard: one)
     seed_everything(0)
     task = RestorationTask(
         model="baryir-tiny",
@@ -143,6 +164,7 @@ def test_quickstart_step_reads_the_device_once(tmp_path: Path) -> None:
         warmup_steps=2,
         grad_share_every=100,
         optimizer=partial(torch.optim.Adam, lr=2e-3),
+        nonfinite_check=check,
     )
     counter = _CountReads(at=2)
     trainer = Trainer(
@@ -157,4 +179,5 @@ def test_quickstart_step_reads_the_device_once(tmp_path: Path) -> None:
     )
     trainer.fit(task, train_dataloaders=DataLoader(_Batches(), batch_size=4))
     assert trainer.optimizers[0].defaults["fused"] is True
-    assert counter.reads == 1
+    assert task.deferred_check is (check == "auto")
+    assert counter.reads == reads

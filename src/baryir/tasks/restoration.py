@@ -20,7 +20,7 @@ from baryir.losses.objective import sum_terms
 from baryir.metrics import EvalProtocol
 from baryir.models import DualPotentials, create_model
 from baryir.tasks.balance import ShareBalancer, gradient_shares
-from baryir.tasks.guard import NonFiniteGuard, gradient_norms
+from baryir.tasks.guard import NonFiniteGuard, gradient_norms, skips_on_device, step_unless
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +58,21 @@ def with_kernels(optimizer: torch.optim.Optimizer, kernels: Kernels) -> torch.op
     return optimizer
 
 
-def update_average(average: AveragedModel, model: nn.Module, decay: float) -> None:
+def update_average(
+    average: AveragedModel, model: nn.Module, decay: float, skip: Tensor | None = None
+) -> None:
     """``average.update_parameters(model)`` for the exponential moving average of
     ``get_ema_multi_avg_fn(decay)`` (``use_buffers=True``): the first update copies, the later
     ones move by ``1 - decay``; the same values, with the first-update test made on the device
-    instead of read on the host."""
+    instead of read on the host. ``skip`` (a bool tensor): when True, nothing changes."""
     averaged = [*average.module.parameters(), *average.module.buffers()]
     current = [*model.parameters(), *model.buffers()]
     with torch.no_grad():
         weight = torch.where(average.n_averaged == 0, 1.0, 1.0 - decay).to(averaged[0].dtype)
+        if skip is not None:
+            weight = torch.where(skip, 0.0, weight)
         torch._foreach_lerp_(averaged, current, [weight] * len(averaged))
-        average.n_averaged += 1
+        average.n_averaged += 1 if skip is None else (~skip).long()
 
 
 class RestorationTask(LightningModule):
@@ -132,6 +136,15 @@ class RestorationTask(LightningModule):
         potentials_lr_scheduler: potentials scheduler (default: same step decay as the network).
         gradient_clip_val: clip the network's gradient norm to this value (None: no clipping).
         max_nonfinite_steps: consecutive non-finite steps tolerated before the run stops.
+        nonfinite_check: how the guard reads its flag (:mod:`~baryir.tasks.guard`).
+            ``immediate``: one host read a step; a skipped step is named at once and does not
+            advance ``global_step`` or the schedule. ``deferred``: no host read; the fused
+            optimisers skip the update on the device flag (as under a ``GradScaler``), the
+            weight average holds still, and the counts are read, warned about and checked
+            against ``max_nonfinite_steps`` every ``trainer.log_every_n_steps``, at epoch ends
+            and at checkpoints; a skipped step still counts in ``global_step`` and the
+            schedule. ``auto`` (default): deferred where every optimiser can skip on the
+            device (fused Adam, AdamW, Adagrad), else immediate.
         metric_channel: ``rgb`` (paper) or ``y`` for PSNR/SSIM.
         metric_crop_border: pixels cropped from each border before the metrics.
         metric_size_policy: ``crop`` test images to a multiple of 8 (paper) or ``pad``.
@@ -181,6 +194,7 @@ class RestorationTask(LightningModule):
         potentials_lr_scheduler: LRSchedulerCallable | None = None,
         gradient_clip_val: float | None = None,
         max_nonfinite_steps: int = 10,
+        nonfinite_check: Literal["auto", "immediate", "deferred"] = "auto",
         metric_channel: Literal["rgb", "y"] = "rgb",
         metric_crop_border: int = 0,
         metric_size_policy: Literal["crop", "pad"] = "crop",
@@ -258,6 +272,7 @@ class RestorationTask(LightningModule):
         self.potentials_optimizer_factory = potentials_optimizer
         self.potentials_scheduler_factory = potentials_lr_scheduler
         self.guard = NonFiniteGuard(max_nonfinite_steps)
+        self.deferred_check = False
         self.protocol = EvalProtocol(
             channel=metric_channel, crop_border=metric_crop_border, size_policy=metric_size_policy
         )
@@ -310,6 +325,7 @@ class RestorationTask(LightningModule):
                 else torch.optim.RMSprop(params, lr=1e-4)
             )
         optimizers = [with_kernels(opt, self.hparams.optimizer_kernels) for opt in optimizers]
+        self.deferred_check = self._resolve_check(optimizers)
         if self.hparams.lr_schedule == "cosine":
             return optimizers, [self._cosine_schedule(opt) for opt in optimizers]
         factories = [self.scheduler_factory, self.potentials_scheduler_factory]
@@ -318,6 +334,22 @@ class RestorationTask(LightningModule):
             for opt, factory in zip(optimizers, factories, strict=False)
         ]
         return optimizers, schedulers
+
+    def _resolve_check(self, optimizers: list[torch.optim.Optimizer]) -> bool:
+        """Whether the guard defers its read (``nonfinite_check``; see the class docstring)."""
+        check = self.hparams.get("nonfinite_check", "auto")
+        if check not in ("auto", "immediate", "deferred"):
+            raise ValueError(
+                f"nonfinite_check must be 'auto', 'immediate' or 'deferred', got {check!r}"
+            )
+        able = all(skips_on_device(opt) for opt in optimizers)
+        if check == "deferred" and not able:
+            names = ", ".join(type(opt).__name__ for opt in optimizers if not skips_on_device(opt))
+            raise ValueError(
+                f"nonfinite_check='deferred' needs optimisers that skip a step on the device "
+                f"(fused Adam, AdamW or Adagrad); {names} cannot: use 'immediate' or 'auto'"
+            )
+        return able and check != "immediate"
 
     def _cosine_schedule(self, optimizer: torch.optim.Optimizer) -> Any:
         """Linear warm-up then cosine decay over the run's network updates (``max_steps``, or
@@ -382,24 +414,33 @@ class RestorationTask(LightningModule):
         net_opt.zero_grad()
         self.manual_backward(total)
         norms = gradient_norms(self.model)
-        # the step's one host read: loss and gradients checked together (a non-finite loss
+        bad = ~(torch.isfinite(total) & torch.isfinite(norms).all())
+        deferred = self.deferred_check
+        # immediate: the step's one host read, loss and gradients together (a non-finite loss
         # gives non-finite gradients; which one failed is read only then)
-        if not bool(torch.isfinite(total) & torch.isfinite(norms).all()):
+        if not deferred and bool(bad):
             if self.guard.check("loss", step, total):
                 self.guard.check("gradient", step, norms)
             net_opt.zero_grad()
             return total.detach()
         if self.hparams.gradient_clip_val:
             self.clip_gradients(net_opt, gradient_clip_val=self.hparams.gradient_clip_val)
-        net_opt.step()
+        if deferred:
+            step_unless(net_opt.optimizer, bad, net_opt.step)
+        else:
+            net_opt.step()
         if self.ema is not None:
-            update_average(self.ema, self.model, self.hparams.ema_decay)
+            update_average(self.ema, self.model, self.hparams.ema_decay, bad if deferred else None)
         potentials_ok = True
         if self.potentials is not None:
-            potential_terms = self._potentials_step(optimizers[1], batch, embeddings)
+            potential_terms, bad = self._potentials_step(optimizers[1], batch, embeddings, bad)
             potentials_ok = bool(potential_terms)
             terms |= potential_terms
-        if potentials_ok:
+        if deferred:
+            self.guard.record(bad, step)
+            if (step + 1) % (self.trainer.log_every_n_steps or 50) == 0:
+                self.guard.flush(step + 1)
+        elif potentials_ok:
             self.guard.passed()
         if self.hparams.lr_schedule == "cosine":
             self._step_schedulers()
@@ -412,7 +453,7 @@ class RestorationTask(LightningModule):
         if self.balancer is not None:
             multiplier = self.balancer.multiplier.float()
             self.log("train/alignment_multiplier", multiplier, batch_size=batch_size)
-        self.log("train/nonfinite_steps", float(self.guard.total), batch_size=batch_size)
+        self.log("train/nonfinite_steps", self.guard.pending_total(), batch_size=batch_size)
         return total.detach()
 
     def _measure_shares(self, weighted: dict[str, Tensor]) -> None:
@@ -427,9 +468,11 @@ class RestorationTask(LightningModule):
                 self.balancer.multiplier.copy_(mean)
 
     def _potentials_step(
-        self, optimizer: Any, batch: dict[str, Any], embeddings: dict[str, Tensor]
-    ) -> dict[str, Tensor]:
-        """One update of the dual potentials on the detached barycenter embeddings."""
+        self, optimizer: Any, batch: dict[str, Any], embeddings: dict[str, Tensor], bad: Tensor
+    ) -> tuple[dict[str, Tensor], Tensor]:
+        """One update of the dual potentials on the detached barycenter embeddings, skipped
+        with the network's (``bad``: the step's flag so far): its terms (none when the immediate
+        guard skipped it) and the step's flag."""
         assert self.potentials is not None
         if self.hparams.potentials_recompute:
             with torch.no_grad():
@@ -442,17 +485,22 @@ class RestorationTask(LightningModule):
         params = [p for p in self.potentials.parameters() if p.requires_grad]
         grads = torch.autograd.grad(loss, params)
         norms = torch.stack(torch._foreach_norm(list(grads)))
-        if not bool(torch.isfinite(loss) & torch.isfinite(norms).all()):  # one host read
+        potentials_bad = ~(torch.isfinite(loss) & torch.isfinite(norms).all())
+        if not self.deferred_check and bool(potentials_bad):  # one host read
             if self.guard.check("potentials loss", self.global_step, loss):
                 self.guard.check("potentials gradient", self.global_step, norms)
-            return {}
+            return {}, bad | potentials_bad
+        bad = bad | potentials_bad
         if self.trainer.world_size > 1:
             grads = [self.trainer.strategy.reduce(g, reduce_op="mean") for g in grads]
         for param, grad in zip(params, grads, strict=False):
             param.grad = grad
-        optimizer.optimizer.step()
+        if self.deferred_check:
+            step_unless(optimizer.optimizer, bad, optimizer.optimizer.step)
+        else:
+            optimizer.optimizer.step()
         optimizer.optimizer.zero_grad()
-        return terms
+        return terms, bad
 
     def _step_schedulers(self) -> None:
         """Step every scheduler. The ``step`` schedule steps at the first batch of the next epoch
@@ -465,7 +513,14 @@ class RestorationTask(LightningModule):
             if scheduler is not None:
                 scheduler.step()
 
+    def on_train_epoch_end(self) -> None:
+        self.guard.flush(self.global_step)
+
+    def on_train_end(self) -> None:
+        self.guard.flush(self.global_step)
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self.guard.flush(self.global_step)
         checkpoint["nonfinite_guard"] = self.guard.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
