@@ -112,6 +112,25 @@ class BaryIRCLI(LightningCLI):
 
         check_config(self.subcommand, self.config[self.subcommand])
 
+    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Any]) -> Any:
+        """Lightning's, with :class:`~baryir.tasks.callbacks.IntervalProgressBar` as the bar
+        when the trainer shows one and no callback of the config or the defaults is a bar."""
+        from lightning.pytorch.callbacks import ProgressBar
+
+        from baryir.tasks.callbacks import IntervalProgressBar
+
+        given = config.get("callbacks") or []
+        defaults = self.trainer_defaults.get("callbacks") or []
+        every = [
+            *(given if isinstance(given, list) else [given]),
+            *callbacks,
+            *(defaults if isinstance(defaults, list) else [defaults]),
+        ]
+        shown = config.get("enable_progress_bar") is not False
+        if shown and not any(isinstance(callback, ProgressBar) for callback in every):
+            callbacks = [*callbacks, IntervalProgressBar()]
+        return super()._instantiate_trainer(config, callbacks)
+
     def _run_subcommand(self, subcommand: str) -> None:
         """Check the run (:func:`~baryir.tasks.preflight.prepare_run`), then run it."""
         from baryir.tasks.preflight import prepare_run

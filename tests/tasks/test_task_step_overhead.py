@@ -18,6 +18,7 @@ from torch.utils.data import DataLoader
 from baryir.losses import ObjectiveConfig
 from baryir.models import create_model
 from baryir.tasks import RestorationTask
+from baryir.tasks.callbacks import IntervalProgressBar
 from baryir.tasks.restoration import update_average, with_kernels
 
 TINY = {"dim": 8, "num_blocks": [1, 1, 1, 1], "num_barycenter_blocks": 1}
@@ -181,3 +182,59 @@ def test_quickstart_step_reads_nothing_from_the_device(
     assert trainer.optimizers[0].defaults["fused"] is True
     assert task.deferred_check is (check == "auto")
     assert counter.reads == reads
+
+
+class _Postfix(Callback):
+    """The bar's text at the start of every batch (what the previous batch end showed)."""
+
+    def __init__(self, bar: IntervalProgressBar) -> None:
+        self.bar, self.seen = bar, []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, idx) -> None:
+        self.seen.append(self.bar.train_progress_bar.postfix or "")
+
+
+def _fit(tmp_path: Path, steps: int, every: int, callbacks: list) -> Trainer:
+    """A quickstart-like fit of ``steps`` steps in one epoch, logging every ``every``."""
+    seed_everything(0)
+    task = RestorationTask(
+        model="baryir-tiny",
+        model_args=TINY,
+        num_sources=4,
+        objective=ObjectiveConfig(sinkhorn_points="pooled"),
+        optimizer=partial(torch.optim.Adam, lr=2e-3),
+    )
+    trainer = Trainer(
+        accelerator="cpu",
+        max_steps=steps,
+        log_every_n_steps=every,
+        default_root_dir=tmp_path,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        logger=False,
+        callbacks=callbacks,
+    )
+    trainer.fit(task, train_dataloaders=DataLoader(_Batches(), batch_size=2))
+    return trainer
+
+
+def _fit_reads(tmp_path: Path, steps: int) -> int:
+    """Host reads of a whole fit with the bar (no logging step)."""
+    with torch.autograd.profiler.profile() as prof:
+        _fit(tmp_path, steps, 100, [IntervalProgressBar()])
+    return sum(_host_read(e) for e in prof.function_events)
+
+
+def test_progress_bar_adds_no_host_read_between_logs(tmp_path: Path) -> None:
+    assert _fit_reads(tmp_path, 7) == _fit_reads(tmp_path, 3)
+
+
+def test_progress_bar_shows_the_loss_of_the_last_logging_step(tmp_path: Path) -> None:
+    bar = IntervalProgressBar()
+    postfix = _Postfix(bar)
+    _fit(tmp_path, 7, 2, [bar, postfix])
+    # the ends of batches 1, 3, 5 are logging steps (global step 2, 4, 6)
+    before_first, *shown = postfix.seen[1:]
+    assert "train/loss" not in before_first
+    assert all(text.startswith("train/loss=") for text in shown)
+    assert shown[0] == shown[1] != shown[2] == shown[3] != shown[4]

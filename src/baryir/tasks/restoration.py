@@ -445,7 +445,7 @@ class RestorationTask(LightningModule):
         if self.hparams.lr_schedule == "cosine":
             self._step_schedulers()
         batch_size = batch["input"].shape[0]
-        self.log("train/loss", total.detach(), prog_bar=True, batch_size=batch_size)
+        self.log("train/loss", total.detach(), batch_size=batch_size)
         for name, value in terms.items():
             self.log(f"train/{name}", value, batch_size=batch_size)
         for name, value in self.grad_shares.items():

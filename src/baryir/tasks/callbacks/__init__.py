@@ -11,6 +11,8 @@ its private attributes.
   (``preemption.py``): an exact resume and a clean stop; the ``baryir`` command adds both.
 - :class:`TestReport` (``test_report.py``): the tables and picture at the end of ``baryir test``.
 - :class:`StudyRunCallback` (``study_run.py``): the same batches in every arm of a study.
+- :class:`IntervalProgressBar` (``progress_bar.py``): the TQDM bar without a host read a step;
+  the ``baryir`` command adds it unless the config turns the bar off or names its own.
 
 Every callback works with whichever loggers the trainer has: W&B (``WandbLogger``),
 TensorBoard (``TensorBoardLogger``) and CSV (``CSVLogger``, which gets no images). Select them
@@ -18,6 +20,7 @@ from a config, e.g. ``--config configs/logger/wandb.yaml`` after the main config
 """
 
 from baryir.tasks.callbacks.preemption import PreemptionCheckpoint, last_checkpoint_path
+from baryir.tasks.callbacks.progress_bar import IntervalProgressBar
 from baryir.tasks.callbacks.rng_state import RNGStateCallback, collect_rng_states, set_rng_states
 from baryir.tasks.callbacks.run_info import RunInfo, git_revision
 from baryir.tasks.callbacks.study_run import StudyRunCallback
@@ -26,6 +29,7 @@ from baryir.tasks.callbacks.validation_images import ValidationImageLogger
 from baryir.tasks.callbacks.wandb_logger import OfflineFallbackWandbLogger, wandb_mode
 
 __all__ = [
+    "IntervalProgressBar",
     "OfflineFallbackWandbLogger",
     "PreemptionCheckpoint",
     "RNGStateCallback",
