@@ -21,9 +21,10 @@ A ``records`` table (benchmark results) carries its description as YAML in the f
 ``python docs/tables.py`` rewrites every marked table of ``README.md`` and ``docs/*.md`` from
 the files; ``python docs/tables.py --check`` exits 1 and names the pages whose tables differ
 (``tests/tooling/test_tooling_tables.py`` runs it). A records table whose spec names the
-``pending`` command for a file not written yet keeps its text; both modes print the command. The files come from
-``python benchmarks/demo_seeds.py --output docs/results/demo`` (``make demo`` over 3 seeds,
-then the do-no-harm suite on each checkpoint).
+``pending`` command for a file not written yet keeps its text; both modes print the command.
+The demo files come from ``python benchmarks/demo_seeds.py --output docs/results/demo``
+(``make demo`` over 3 seeds, then the do-no-harm suite on each checkpoint); the records files
+from the scripts of ``benchmarks/``.
 """
 
 from __future__ import annotations
