@@ -29,6 +29,12 @@ from baryir.models import create_model
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference" / "official_barynet_state_dict.json"
 
+COMMANDS = {
+    "convert": "`baryir convert` (network)",
+    "convert_potentials": "`baryir convert --arch potentials`",
+    "restore": "`baryir restore` of a {size} x {size} photo from the `.pt`",
+}
+"""What each case runs, as the docs' table names it."""
 
 PEAK = """
 import runpy, sys
@@ -103,6 +109,7 @@ def main() -> None:
             emit(
                 "released_weights",
                 case=case,
+                command=COMMANDS[case].format(size=args.size),
                 file_mb=round(size_mb, 1),
                 seconds=round(seconds, 2),
                 peak_rss_mb=round(peak_mb, 1),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import platform
@@ -13,15 +14,23 @@ from typing import Any
 
 import torch
 
+from baryir.provenance import UNKNOWN, git_revision, timestamp
+
 __all__ = [
+    "RUN_ENV",
     "PeakMemory",
+    "commit",
     "cpu_model",
     "emit",
     "machine",
     "median_time",
     "peak_rss_mb",
+    "run_id",
     "set_threads",
 ]
+
+RUN_ENV = "BARYIR_BENCH_RUN"
+"""The environment variable that carries a run's id from ``run_all.py`` to its scripts."""
 
 
 def cpu_model() -> str:
@@ -76,9 +85,26 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@functools.cache
+def commit() -> str:
+    """The benchmarked code's commit: the short ``git rev-parse HEAD`` of the repository that
+    holds the imported ``baryir`` (``unknown`` outside a git checkout)."""
+    revision = git_revision()
+    return revision if revision == UNKNOWN else revision[:7]
+
+
+@functools.cache
+def run_id() -> str:
+    """The run these results belong to: ``$BARYIR_BENCH_RUN`` (one id per ``run_all.py``
+    invocation, for all its scripts), else the time this process first asked (a script run
+    alone). Tables select one run of a results file by it."""
+    return os.environ.get(RUN_ENV) or timestamp()
+
+
 def emit(bench: str, **fields: Any) -> dict[str, Any]:
-    """Print one JSON line ``{"bench": ..., fields..., "machine": ...}`` and return it."""
-    record = {"bench": bench, **fields, "machine": machine()}
+    """Print one JSON line ``{"bench", "commit", "run", fields..., "machine"}`` and return it
+    (``fields`` may override ``commit`` and ``run``)."""
+    record = {"bench": bench, "commit": commit(), "run": run_id(), **fields, "machine": machine()}
     print(json.dumps(record), flush=True)
     sys.stdout.flush()
     return record

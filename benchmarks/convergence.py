@@ -1,9 +1,10 @@
 """Convergence of the quickstart: PSNR of every validation row against time and steps.
 
-Trains ``configs/quickstart.yaml`` once per recipe for a fixed wall-clock budget
+Trains ``configs/quickstart.yaml`` once per recipe and seed for a fixed wall-clock budget
 (``trainer.max_time``), validating every ``--val-every`` steps, and writes one JSON line per
-validation (recipe, step, seconds since the fit started, and per row the restored PSNR, the
-input's PSNR and the share of images made worse) plus a plot of the gain over the input.
+validation (recipe, seed, step, seconds since the fit started, and per row the restored PSNR,
+the input's PSNR and the share of images made worse; the commit, the run's id and the machine)
+plus a plot of the gain over the input.
 
 Recipes:
 
@@ -12,10 +13,10 @@ Recipes:
 - ``old``: the same photos, model, batch and budget with the previous training settings (plain
   init, no EMA, constant learning rate, the five degraded tasks only).
 
-Example (about 2 x 5 minutes on 2 cores)::
+Example (about 2 x 3 x 4 minutes on 2 cores)::
 
-    python benchmarks/convergence.py --budget 300 --out docs/results/convergence.jsonl \\
-        --plot docs/convergence.png
+    python benchmarks/convergence.py --budget 240 --seeds 0 1 2 \\
+        --out docs/results/convergence.jsonl --plot docs/convergence.png
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common import RUN_ENV, commit, machine, run_id
 from lightning.pytorch import Callback, LightningModule, Trainer
 
 HERE = Path(__file__).resolve().parent
@@ -51,16 +53,19 @@ RECIPES: dict[str, list[str]] = {
 
 
 class ValidationClock(Callback):
-    """Append ``{recipe, step, time_s, rows}`` to ``out`` (JSON lines) after every validation.
+    """Append ``{recipe, seed, step, time_s, rows, commit, run, machine}`` to ``out`` (JSON
+    lines) after every validation.
 
     Args:
         out: the JSON-lines file.
         recipe: the recipe's name, written in every line.
+        seed: the run's ``seed_everything``, written in every line.
     """
 
-    def __init__(self, out: str, recipe: str) -> None:
+    def __init__(self, out: str, recipe: str, seed: int = 0) -> None:
         self.out = Path(out)
         self.recipe = recipe
+        self.seed = seed
         self.start = time.perf_counter()
 
     def on_fit_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
@@ -76,17 +81,25 @@ class ValidationClock(Callback):
                 rows.setdefault(parts[1], {})[parts[2]] = float(value)
         record = {
             "recipe": self.recipe,
+            "seed": self.seed,
             "step": trainer.global_step,
             "time_s": round(time.perf_counter() - self.start, 2),
             "rows": rows,
+            "commit": commit(),
+            "run": run_id(),
+            "machine": machine(),
         }
         with self.out.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
 
 
-def run(recipe: str, budget: int, val_every: int, out: Path, work: Path, threads: int) -> None:
-    """Train one recipe in a child process (``baryir fit``) and record its validations."""
+def run(
+    recipe: str, seed: int, budget: int, val_every: int, out: Path, work: Path, threads: int
+) -> None:
+    """Train one recipe from one seed in a child process (``baryir fit``) and record its
+    validations."""
     minutes, seconds = divmod(budget, 60)
+    folder = work / f"{recipe}-seed{seed}"
     args = [
         sys.executable,
         "-m",
@@ -95,21 +108,24 @@ def run(recipe: str, budget: int, val_every: int, out: Path, work: Path, threads
         "--config",
         str(ROOT / "configs" / "quickstart.yaml"),
         *RECIPES[recipe],
+        f"--seed_everything={seed}",
         f"--trainer.max_time=00:00:{minutes:02d}:{seconds:02d}",
         f"--trainer.val_check_interval={val_every}",
         "--trainer.enable_progress_bar=false",
-        f"--trainer.default_root_dir={work / recipe}",
-        f"--trainer.logger.init_args.save_dir={work / recipe}",
-        f"--trainer.callbacks.dirpath={work / recipe / 'checkpoints'}",
-        f"--report.dir={work / recipe / 'report'}",
+        f"--trainer.default_root_dir={folder}",
+        f"--trainer.logger.init_args.save_dir={folder}",
+        f"--trainer.callbacks.dirpath={folder / 'checkpoints'}",
+        f"--report.dir={folder / 'report'}",
         "--trainer.callbacks+=convergence.ValidationClock",
         f"--trainer.callbacks.out={out}",
         f"--trainer.callbacks.recipe={recipe}",
+        f"--trainer.callbacks.seed={seed}",
     ]
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
         "OMP_NUM_THREADS": str(threads),
+        RUN_ENV: run_id(),
     }
     subprocess.run(args, check=True, cwd=ROOT, env=env)
 
@@ -121,7 +137,7 @@ def gain(row: dict[str, float]) -> float:
 
 
 def plot(records: list[dict[str, Any]], path: Path) -> None:
-    """Gain over the input (dB) per validation row against time, one line per recipe."""
+    """Gain over the input (dB) per validation row against time, one line per recipe and seed."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -132,12 +148,16 @@ def plot(records: list[dict[str, Any]], path: Path) -> None:
     rows = math.ceil(len(labels) / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False)
     for axis, label in zip(axes.flat, labels, strict=False):
-        for recipe in sorted({r["recipe"] for r in records}):
-            points = [r for r in records if r["recipe"] == recipe and label in r["rows"]]
+        for recipe, seed in sorted({(r["recipe"], r.get("seed", 0)) for r in records}):
+            points = [
+                r
+                for r in records
+                if (r["recipe"], r.get("seed", 0)) == (recipe, seed) and label in r["rows"]
+            ]
             values = [r["rows"][label] for r in points]
             clean = not math.isfinite(values[0].get("input_psnr", 0.0)) if values else False
             ys = [gain(v) for v in values]
-            axis.plot([r["time_s"] for r in points], ys, marker=".", label=recipe)
+            axis.plot([r["time_s"] for r in points], ys, marker=".", label=f"{recipe} {seed}")
         axis.set_title(label.removeprefix("bundled-val "), fontsize=9)
         axis.set_xlabel("seconds", fontsize=8)
         axis.set_ylabel("PSNR (dB)" if clean else "gain over input (dB)", fontsize=8)
@@ -158,6 +178,7 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=300, help="seconds of training per recipe")
     parser.add_argument("--val-every", type=int, default=100, help="steps between validations")
     parser.add_argument("--recipes", nargs="+", default=["old", "new"], choices=sorted(RECIPES))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="seed_everything")
     parser.add_argument("--out", type=Path, default=Path("convergence.jsonl"))
     parser.add_argument("--plot", type=Path, default=None, help="PNG of the curves")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
@@ -169,13 +190,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="baryir-convergence-") as temporary:
         work = (args.work or Path(temporary)).resolve()
         for recipe in args.recipes:
-            run(recipe, args.budget, args.val_every, args.out, work, args.threads)
+            for seed in args.seeds:
+                run(recipe, seed, args.budget, args.val_every, args.out, work, args.threads)
     records = [json.loads(line) for line in args.out.read_text().splitlines()]
     for record in records:
         gains = {
             label.removeprefix("bundled-val "): gain(row) for label, row in record["rows"].items()
         }
-        print(record["recipe"], record["step"], record["time_s"], gains, flush=True)
+        print(record["recipe"], record["seed"], record["step"], record["time_s"], gains, flush=True)
     if args.plot:
         plot(records, args.plot)
 

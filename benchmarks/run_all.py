@@ -17,17 +17,24 @@ full ``baryir``'s bf16 and 512 inference rows were added):
   solver): the WB overhead target (slow: about 25 s a step on 2 cores), and ``bench_step.py``
   at the paper's batch and patch.
 
-Results go to stdout and to ``benchmarks/results/<date>-cpu.jsonl`` (``--out`` to change).
+Results go to stdout and to ``benchmarks/results/<date>-cpu.jsonl`` (``--out`` to change),
+each record with the run's id (``run``: one for the whole invocation) and the commit. A script
+and its arguments after the options run instead of the profile, into the same file::
+
+    python benchmarks/run_all.py --out benchmarks/results/x.jsonl bench_train.py --reference --quick
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from common import RUN_ENV, run_id
 
 HERE = Path(__file__).resolve().parent
 
@@ -75,18 +82,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--paper", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "script", nargs=argparse.REMAINDER, help="one script and its arguments instead of the plan"
+    )
     args = parser.parse_args(argv)
     out = args.out or HERE / "results" / f"{datetime.date.today().isoformat()}-cpu.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     failed = 0
     start = time.perf_counter()
+    env = {**os.environ, RUN_ENV: run_id()}
+    runs = [args.script] if args.script else plan(args.quick, args.paper)
     with out.open("a") as sink:
-        for script, *extra in plan(args.quick, args.paper):
+        for script, *extra in runs:
             began = time.perf_counter()
             proc = subprocess.run(
                 [sys.executable, str(HERE / script), *extra],
                 capture_output=True,
                 text=True,
+                env=env,
             )
             lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
             for line in lines:

@@ -118,6 +118,151 @@ def test_records_table_pivots_a_results_file(
     )
     table = tables.render(page).split("-->\n", 1)[1]
     assert table == (
-        "From `r.jsonl`.\n\n| points | tensorized | online |\n| --- | ---: | ---: |\n"
+        "From `r.jsonl`: machine not recorded; commit not recorded.\n\n"
+        "| points | tensorized | online |\n| --- | ---: | ---: |\n"
         "| 256 | 0.50 s | 2.0 s |\n| 768 | 0.80 s | - |\n<!-- end of table -->\n"
     )
+
+
+MACHINE = {"cpu": "a CPU", "cores": 2, "threads": 1, "torch": "2.13.0", "loadavg": [1.5, 1, 1]}
+
+
+def _write(path: Path, records: list[dict]) -> None:
+    path.write_text("".join(json.dumps(record) + "\n" for record in records))
+
+
+def _table(spec: dict) -> list[str]:
+    return tables.records_table(spec).splitlines()
+
+
+@pytest.fixture
+def steps(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Two runs of a training-step benchmark in one file (no run ids), then a skipped size."""
+    monkeypatch.setattr(tables, "ROOT", tmp_path)
+    first = [{"bench": "step", "model": "tiny", "solver": "none", "step_s": 9.0, "times_s": [9.0]}]
+    second = [
+        {"bench": "step", "model": "tiny", "solver": "none", "step_s": 0.5, "times_s": [0.4, 0.6]},
+        {"bench": "step", "model": "tiny", "solver": "wb", "step_s": 0.6, "times_s": [0.6, 0.6]},
+        {"bench": "step", "model": "full", "solver": "none", "step_s": 2.0, "times_s": [2.0]},
+        {"bench": "step", "model": "huge", "solver": "none", "skipped": "too large"},
+    ]
+    _write(tmp_path / "r.jsonl", [r | {"machine": MACHINE} for r in first + second])
+    return tmp_path
+
+
+def test_records_selects_one_run_and_names_machine_and_commit(steps: Path) -> None:
+    spec = {"file": "r.jsonl", "records": [2, 5], "commit": "abc1234", "where": {"bench": "step"}}
+    spec |= {"header": ["model", "solver"], "row": ["`{model}`", "{solver}"]}
+    spec["columns"] = [
+        {"label": "step", "cell": "{step_s:.2f} s ({times_s:.1f})", "missing": "({skipped})"},
+        {"label": "per s", "cell": "{1 / step_s:.1f}/s"},
+    ]
+    assert _table(spec) == [
+        "From `r.jsonl` (records 2-5): a CPU, 2 cores, 1 thread, torch 2.13.0, load average 1.5; "
+        "commit abc1234 (the commit that added the records).",
+        "",
+        "| model | solver | step | per s |",
+        "| --- | --- | ---: | ---: |",
+        "| `tiny` | none | 0.50 s (0.4, 0.6) | 2.0/s |",
+        "| `tiny` | wb | 0.60 s (0.6, 0.6) | 1.7/s |",
+        "| `full` | none | 2.00 s (2.0) | 0.5/s |",
+        "| `huge` | none | (too large) | - |",
+    ]
+
+
+def test_records_commit_comes_from_the_records_first(steps: Path) -> None:
+    _write(
+        steps / "c.jsonl", [{"x": 1, "commit": "0123456789abcdef"}, {"x": 2, "commit": "fedcba9"}]
+    )
+    spec = {"file": "c.jsonl", "commit": "ignored", "row": "{x}"}
+    spec["columns"] = [{"label": "x", "cell": "{x}"}]
+    assert _table(spec)[0] == ("From `c.jsonl`: machine not recorded; commits 0123456, fedcba9.")
+
+
+def test_records_cell_expressions(steps: Path) -> None:
+    counts = {"ops": {"forward": 3, "backward": 4}, "syncs": {}}
+    record = {"old_s": 3.0, "new_s": 1.5, "loss": [9.0, 1.0, 2.0, 3.0], "counts": counts}
+    record |= {"psnr": 30.0, "clean": float("inf"), "noisy": 20.0}
+    expected = {
+        "{old_s / new_s:.2f}x": "2.00x",
+        "{mean(loss[-2:]):.1f} of {len(loss)}": "2.5 of 4",
+        "{median(loss)}": "2.5",
+        "{sum(counts['ops'])} ops, {sum(counts['syncs'])} reads": "7 ops, 0 reads",
+        "{counts[ops][forward]}": "3",
+        "{psnr - clean if isfinite(clean) else psnr:.1f}": "30.0",
+        "{psnr - noisy if isfinite(noisy) else psnr:+.1f}": "+10.0",
+        "{-old_s ** 2 + 2 * new_s // 1 % 2}": "-8.0",
+        "{new_s * 2 == old_s}, {new_s < old_s}, {not new_s}": "True, True, False",
+        "{max(old_s, new_s) - min(loss) - abs(-1)}": "1.0",
+    }
+    for template, text in expected.items():
+        assert tables.fill(template, [record]) == text, template
+    for bad in ("{old_s.__class__}", "{open('x')}", "{[old_s]}"):
+        with pytest.raises(ValueError, match="not allowed in a table cell"):
+            tables.fill(bad, [record])
+    with pytest.raises(KeyError):
+        tables.fill("{missing_field * 2}", [record])
+
+
+def test_records_spread_over_seeds(steps: Path) -> None:
+    rows = {
+        "noise": {"psnr": 25.0, "input_psnr": 20.0},
+        "clean": {"psnr": 40.0, "input_psnr": 1e999},
+    }
+    lines = [
+        {
+            "recipe": recipe,
+            "seed": seed,
+            "step": step,
+            "rows": rows | {"noise": {"psnr": psnr, "input_psnr": 20.0}},
+        }
+        for recipe, seed, step, psnr in [
+            ("old", 0, 100, 99.0),
+            ("old", 0, 700, 24.0),
+            ("old", 1, 700, 25.0),
+            ("old", 2, 700, 29.0),
+            ("new", 0, 700, 30.0),
+        ]
+    ]
+    _write(steps / "c.jsonl", lines)
+    cell = "{psnr - input_psnr if isfinite(input_psnr) else psnr:.2f}"
+    spec = {"file": "c.jsonl", "unnest": "rows", "where": {"step": 700}, "spread": True}
+    spec |= {"header": "row", "row": "{key}"}
+    spec["columns"] = [
+        {"label": "old", "where": {"recipe": "old"}, "cell": cell},
+        {"label": "new", "where": {"recipe": "new"}, "cell": cell},
+        {"label": "old, last seed", "where": {"recipe": "old"}, "cell": cell, "spread": False},
+    ]
+    assert _table(spec) == [
+        "From `c.jsonl`: machine not recorded; commit not recorded; seeds 0, 1, 2, "
+        "mean [min, max] over the seeds.",
+        "",
+        "| row | old | new | old, last seed |",
+        "| --- | ---: | ---: | ---: |",
+        "| noise | 6.00 [4.00, 9.00] | 10.00 | 9.00 |",
+        "| clean | 40.00 | 40.00 | 40.00 |",
+    ]
+    spec["where"] = {"step": 700, "seed": 0}
+    assert _table(spec)[0].endswith("; seed 0.")
+
+
+def test_records_table_without_records_fails(steps: Path) -> None:
+    spec = {"file": "r.jsonl", "where": {"bench": "nothing"}, "row": "{model}", "columns": []}
+    with pytest.raises(ValueError, match="no records"):
+        tables.records_table(spec)
+
+
+def test_pending_table_waits_for_its_file(steps: Path) -> None:
+    page = (
+        "<!-- table: records (generated by docs/tables.py; do not edit)\n"
+        "file: later.jsonl\npending: python make_later.py --out later.jsonl\nrow: '{x}'\n"
+        "columns: [{label: x, cell: '{x}'}]\n-->\n| hand | table |\n<!-- end of table -->\n"
+    )
+    waiting: list[str] = []
+    assert tables.render(page, waiting) == page
+    assert waiting == ["later.jsonl: python make_later.py --out later.jsonl"]
+    with pytest.raises(FileNotFoundError):
+        tables.render(page.replace("pending: python make_later.py --out later.jsonl\n", ""))
+    _write(steps / "later.jsonl", [{"x": 7, "machine": MACHINE}])
+    assert "| hand | table |" not in tables.render(page)
+    assert "| 7 | 7 |" in tables.render(page)
