@@ -46,7 +46,7 @@ RECIPES: dict[str, list[str]] = {
         "--model.lr_schedule=step",
         "--model.warmup_steps=0",
         "--data.tasks=[denoise_15, denoise_25, denoise_50, derain, dehaze]",
-        "--data.repeats=null",
+        "--data.mix=null",
         "--data.flat_contrast=0",
     ],
 }

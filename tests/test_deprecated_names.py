@@ -13,6 +13,7 @@ import pytest
 
 import baryir.data
 import baryir.data.datasets
+from baryir.data import RestorationDataModule
 from baryir.data.datasets.base import DegradationDataset
 from baryir.degradations.adapter import AlbumentationsEffect
 from baryir.io.image import list_images
@@ -117,3 +118,23 @@ def test_register_model_on_an_entry_function() -> None:
         assert model_config(create_model("deprecated-entry"))["dim"] == 8
     finally:
         registry._MODELS._entries.pop("deprecated-entry")
+
+
+@pytest.mark.parametrize(
+    ("old", "mix_by", "lengths"),
+    [("repeats", "repeats", [2 * 64, 64]), ("proportions", "shares", [96, 32])],
+)
+def test_repeats_and_proportions_are_the_mix(old: str, mix_by: str, lengths: list[int]) -> None:
+    """``data.repeats`` / ``data.proportions``: ``data.mix`` read by repeats / by shares, with a
+    ``FutureWarning`` (a config field: shown to every user, not only to developers)."""
+    weights = {"derain": 2.0} if old == "repeats" else {"derain": 0.75, "dehaze": 0.25}
+    kwargs = {"tasks": ["derain", "dehaze"], "patch_size": 16, "num_workers": 0, "val_sets": []}
+    with pytest.warns(FutureWarning, match=f"data.{old} is deprecated.*data.mix_by {mix_by}"):
+        dm = RestorationDataModule(**kwargs, **{old: weights})
+    assert (dm.mix, dm.mix_by) == (weights, mix_by)
+    dm.setup("fit")
+    assert dm.train_dataset.lengths == lengths
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="give data.mix only"):
+        RestorationDataModule(**kwargs, mix=weights, **{old: weights})
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="give data.mix only"):
+        RestorationDataModule(**kwargs, repeats=weights, proportions=weights)

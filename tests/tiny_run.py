@@ -1,5 +1,6 @@
 """Short runs of the tiny test config (``tests/conf/tiny.yaml``): command lines, extra callbacks,
-a signal sender and the weight comparison of a resumed run."""
+a signal sender, the weight comparison of a resumed run, and a quiet ``Trainer`` for in-process
+runs."""
 
 from __future__ import annotations
 
@@ -10,13 +11,26 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch import Callback
+from lightning.pytorch import Callback, Trainer
 
 import baryir.cli
 from baryir.io.checkpoint_io import AtomicCheckpointIO
 
 TINY = Path(__file__).resolve().parent / "conf" / "tiny.yaml"
 RESILIENCE_DEFAULTS = baryir.cli.resilience_defaults
+
+
+def quiet_trainer(**overrides: object) -> Trainer:
+    """A CPU ``Trainer`` that writes and prints nothing of its own (no logger, checkpoints, bar
+    or summary) unless ``overrides`` asks for it."""
+    settings = {
+        "accelerator": "cpu",
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+    }
+    return Trainer(**(settings | overrides))
 
 
 def tiny_fit_args(root: Path, max_steps: int, *extra: str) -> list[str]:

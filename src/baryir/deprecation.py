@@ -1,6 +1,7 @@
 """Old public names kept for one release: they still work and say what replaces them.
 
-- :func:`warn_deprecated` warns once per call site (a ``DeprecationWarning``);
+- :func:`warn_deprecated` warns once per call site (a ``DeprecationWarning``, or a
+  ``FutureWarning`` for a config field);
 - :func:`deprecated_names` is a module ``__getattr__`` (PEP 562) that serves old names of a
   module from their new home, warning on each use.
 """
@@ -15,11 +16,17 @@ from typing import Any
 __all__ = ["deprecated_names", "warn_deprecated"]
 
 
-def warn_deprecated(old: str, new: str, stacklevel: int = 3) -> None:
-    """Warn that ``old`` is deprecated (removed in the next release) in favour of ``new``."""
+def warn_deprecated(
+    old: str, new: str, stacklevel: int = 3, category: type[Warning] = DeprecationWarning
+) -> None:
+    """Warn that ``old`` is deprecated (removed in the next release) in favour of ``new``.
+
+    ``category``: ``DeprecationWarning`` for names that code imports (shown to developers);
+    ``FutureWarning`` for what a config or command line sets (shown to every user).
+    """
     warnings.warn(
         f"{old} is deprecated and will be removed in the next release; use {new}",
-        DeprecationWarning,
+        category,
         stacklevel=stacklevel,
     )
 

@@ -107,11 +107,11 @@ def test_folder_override_without_root_keeps_bundled_photos_for_the_others(layout
     assert dm.train_dataset.lengths == [len(noise), 3 * dm.tasks[1].repeat]
 
 
-def test_repeats_proportions_and_folder_override(layout: Path, tmp_path: Path) -> None:
+def test_mix_by_repeats_and_shares_and_folder_override(layout: Path, tmp_path: Path) -> None:
     dm = RestorationDataModule(
         root=str(layout),
         tasks=["rain", "haze"],
-        repeats={"derain": 2},
+        mix={"derain": 2},
         patch_size=16,
         batch_size=2,
         num_workers=0,
@@ -125,7 +125,8 @@ def test_repeats_proportions_and_folder_override(layout: Path, tmp_path: Path) -
         root=None,
         tasks=["denoise_25"],
         folders={"noise": str(layout / "Train" / "Denoise")},
-        proportions={"denoise_25": 1.0},
+        mix={"denoise_25": 1.0},
+        mix_by="shares",
         patch_size=16,
         batch_size=2,
         num_workers=0,
@@ -138,8 +139,12 @@ def test_repeats_proportions_and_folder_override(layout: Path, tmp_path: Path) -
 def test_bad_config_fails_early(layout: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown task 'desnow'; valid tasks: denoise_15"):
         RestorationDataModule(tasks=["desnow"])
-    with pytest.raises(ValueError, match="data.repeats names"):
-        RestorationDataModule(repeats={"deblur": 3})
+    with pytest.raises(ValueError, match="data.mix names"):
+        RestorationDataModule(mix={"deblur": 3})
+    with pytest.raises(ValueError, match=r"gives no share to the tasks \['dehaze'\]"):
+        RestorationDataModule(tasks=["derain", "dehaze"], mix={"derain": 1.0}, mix_by="shares")
+    with pytest.raises(ValueError, match="data.mix_by must be 'repeats' or 'shares'"):
+        RestorationDataModule(mix_by="weights")
     with pytest.raises(FileNotFoundError, match="missing"):
         RestorationDataModule(root=str(tmp_path / "missing")).setup("fit")
     with pytest.raises(FileNotFoundError, match="no folder for task deblur"):
@@ -195,3 +200,9 @@ def test_workers_reproducible_per_seed_and_differ_across_epochs() -> None:
     torch.manual_seed(0)
     assert torch.equal(epoch(), first)
     assert not torch.equal(first, second)
+
+
+def test_row_labels_are_unique_as_the_task_names_them() -> None:
+    dm = RestorationDataModule(num_workers=0, val_sets=[])
+    dm.val_datasets = dm.test_datasets = [SimpleNamespace(label="mine")] * 2
+    assert dm.val_labels == dm.test_labels == ["mine", "mine #2"]

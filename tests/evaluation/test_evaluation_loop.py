@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader, Dataset
 
 import baryir
@@ -13,6 +12,7 @@ from baryir.evaluation.report import ExampleKeeper
 from baryir.evaluation.runner import EvaluationLoop, ImageScores
 from baryir.metrics import psnr_ssim
 from baryir.tasks import RestorationTask, callbacks
+from tiny_run import quiet_trainer
 
 
 class Pairs(Dataset):
@@ -36,15 +36,7 @@ def test_test_step_and_evaluate_are_one_loop(tmp_path) -> None:
     torch.manual_seed(0)
     task = RestorationTask("baryir-tiny", model_args={"dim": 8}, wb_solver="none")
     report = callbacks.TestReport(dir=str(tmp_path / "report"), images_per_set=2)
-    trainer = Trainer(
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[report],
-        default_root_dir=tmp_path,
-    )
+    trainer = quiet_trainer(callbacks=[report], default_root_dir=tmp_path)
     loaders = [DataLoader(Pairs(), batch_size=1), DataLoader(Pairs(), batch_size=2)]
     trainer.test(task, loaders, verbose=False)
     # duplicate labels are made unique in both, and the rows agree
@@ -69,7 +61,7 @@ def test_tiled_test_step_goes_through_restore() -> None:
     task = RestorationTask(
         "baryir-tiny", model_args={"dim": 8}, wb_solver="none", eval_tile=16, eval_tile_overlap=4
     )
-    trainer = Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
+    trainer = quiet_trainer()
     trainer.test(task, DataLoader(Pairs()), verbose=False)
     tiled = baryir.evaluate(task.network, Pairs(), tile=16, tile_overlap=4)["mine"]
     whole = baryir.evaluate(task.network, Pairs())["mine"]

@@ -18,6 +18,7 @@ from baryir.io import (
     load_checkpoint,
     load_weights,
 )
+from tiny_run import quiet_trainer
 
 
 class _Payload:
@@ -115,14 +116,7 @@ def test_real_lightning_checkpoint(tmp_path: Path) -> None:
             return torch.optim.SGD(self.parameters(), lr=0.1)
 
     data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.rand(2, 3, 4, 4)))
-    trainer = L.Trainer(
-        max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=tmp_path,
-    )
+    trainer = quiet_trainer(max_steps=1, default_root_dir=tmp_path)
     task = Task(model_args={"dim": 4})
     trainer.fit(task, data)
     trainer.save_checkpoint(tmp_path / "real.ckpt")

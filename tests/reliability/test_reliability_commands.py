@@ -102,14 +102,25 @@ def test_bad_values_fail_before_work_in_one_line(tmp_path: Path) -> None:
         (["--data.root", "/nonexistent/data"], "data.root: data folder not found"),
         (["--model.model", "baryir-huge"], "unknown model 'baryir-huge'"),
         (["--model.wb_solver=sinkhornn"], "model.wb_solver"),
-        (["--data.proportions", "{clean: 0.5}"], "add --data.repeats null"),
-        (["--data.tasks", "[cdd11]"], "data.repeats names ['clean', 'denoise_50']"),
+        (["--data.mix_by", "shares"], "gives no share to the tasks ['denoise_15', "),
+        (["--data.tasks", "[cdd11]"], "data.mix names ['clean', 'denoise_50']"),
     ]
     for extra, expected in cases:
         status, stderr = baryir("fit", "--config", str(QUICKSTART), *extra, cwd=tmp_path)
         line = error_line(stderr)
         assert status == 2 and line.startswith("baryir fit: error:") and expected in line, line
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("*.ckpt"))
+
+
+def test_an_old_config_field_warns_on_the_console(tmp_path: Path) -> None:
+    """``data.proportions`` (now ``data.mix`` by shares) says so where a command-line user sees
+    it, before the one error line of giving it beside the config's ``data.mix``."""
+    status, stderr = baryir(
+        "fit", "--config", str(QUICKSTART), "--data.proportions", "{clean: 0.5}", cwd=tmp_path
+    )
+    assert status == 2 and "give data.mix only" in error_line(stderr)
+    assert "FutureWarning: data.proportions is deprecated" in stderr
+    assert "use data.mix with data.mix_by shares" in stderr
 
 
 def test_checkpoint_paths_that_cannot_work(trained: Path, tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from baryir.io.checkpoint_io import AtomicCheckpointIO
 from baryir.tasks import NonFiniteLossError, RestorationTask
+from tiny_run import quiet_trainer
 
 BATCH = 6
 PATCH = 16
@@ -103,13 +104,10 @@ def train(
         potentials_optimizer=adam,
     )
     recorder = recorder or Recorder(set(nan_grad))
-    trainer = Trainer(
-        accelerator="cpu",
+    trainer = quiet_trainer(
         max_epochs=1,
         log_every_n_steps=2,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
+        enable_checkpointing=True,
         num_sanity_val_steps=0,
         plugins=[AtomicCheckpointIO()],
         callbacks=[

@@ -7,12 +7,13 @@ import math
 from pathlib import Path
 
 import torch
-from lightning.pytorch import Callback, LightningModule, Trainer
+from lightning.pytorch import Callback, LightningModule
 
 from baryir.cli import count_sources, main
 from baryir.data import RestorationDataModule
 from baryir.tasks import RestorationTask
 from cdd11_tree import make_cdd11
+from tiny_run import quiet_trainer
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "baryir-cdd11.yaml"
@@ -78,16 +79,8 @@ def test_synthetic_stand_in_trains_eleven_sources_on_cpu(tmp_path: Path) -> None
         potentials_patch_size=16,
     )
     record = _Record()
-    trainer = Trainer(
-        accelerator="cpu",
-        max_steps=6,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[record],
-        default_root_dir=tmp_path,
+    trainer = quiet_trainer(
+        max_steps=6, limit_val_batches=0, callbacks=[record], default_root_dir=tmp_path
     )
     trainer.fit(task, datamodule=data)
     assert trainer.global_step >= 6 and len(record.sources) == 6

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from lightning.pytorch import Callback, LightningDataModule, Trainer
+from lightning.pytorch import Callback, LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
 from baryir.losses import ObjectiveConfig
 from baryir.tasks import RestorationTask
+from tiny_run import quiet_trainer
 
 BATCH = 4  # per rank; the single-rank run uses 2 x BATCH
 
@@ -74,15 +75,10 @@ def first_loss(tmp_path: Path, solver: str, devices: int, gather: bool = True) -
         potentials_patch_size=16,
         gather_global_batch=gather,
     )
-    trainer = Trainer(
-        accelerator="cpu",
+    trainer = quiet_trainer(
         devices=devices,
         strategy="ddp_spawn" if devices > 1 else "auto",
         max_steps=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         callbacks=[RecordFirstLoss(out)],
     )
     trainer.fit(task, datamodule=Data(2 * BATCH // devices))

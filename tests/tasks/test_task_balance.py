@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.tiny_run import tiny_fit_args
 from torch import nn
 
 from baryir.cli import main
 from baryir.losses import BaryIRObjective
 from baryir.tasks import RestorationTask
 from baryir.tasks.balance import ShareBalancer, gradient_shares, share_multiplier
+from tiny_run import tiny_fit_args
 
 
 def test_shares_of_two_terms_with_known_gradients() -> None:

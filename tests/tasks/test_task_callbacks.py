@@ -8,10 +8,10 @@ from pathlib import Path
 
 from lightning.pytorch import Callback
 from lightning.pytorch.callbacks import TQDMProgressBar
-from tests.tiny_run import add_callbacks, tiny_fit_args
 
 from baryir.cli import main
 from baryir.tasks import callbacks
+from tiny_run import add_callbacks, tiny_fit_args
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 

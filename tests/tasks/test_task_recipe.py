@@ -14,6 +14,7 @@ from baryir.data.datasets.bundled import bundled_dataset
 from baryir.data.degradation_tasks import TASKS
 from baryir.models import create_model, list_models
 from baryir.tasks import RestorationTask
+from tiny_run import quiet_trainer
 
 
 @pytest.mark.parametrize("name", [n for n in list_models() if n.endswith("-tiny")])
@@ -41,16 +42,8 @@ def test_identity_init_is_a_task_field_and_loaded_weights_win(tmp_path: Path) ->
 
 
 def _trainer(steps: int, callbacks: list[Callback], root: Path) -> Trainer:
-    return Trainer(
-        accelerator="cpu",
-        max_steps=steps,
-        limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=callbacks,
-        default_root_dir=root,
+    return quiet_trainer(
+        max_steps=steps, limit_val_batches=0, callbacks=callbacks, default_root_dir=root
     )
 
 

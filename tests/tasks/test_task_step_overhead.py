@@ -20,6 +20,7 @@ from baryir.models import create_model
 from baryir.tasks import RestorationTask
 from baryir.tasks.callbacks import IntervalProgressBar
 from baryir.tasks.restoration import update_average, with_kernels
+from tiny_run import quiet_trainer
 
 TINY = {"dim": 8, "num_blocks": [1, 1, 1, 1], "num_barycenter_blocks": 1}
 
@@ -168,14 +169,11 @@ def test_quickstart_step_reads_nothing_from_the_device(
         nonfinite_check=check,
     )
     counter = _CountReads(at=2)
-    trainer = Trainer(
-        accelerator="cpu",
+    trainer = quiet_trainer(
         max_steps=4,
         log_every_n_steps=25,
+        logger=True,
         default_root_dir=tmp_path,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         callbacks=[counter],
     )
     trainer.fit(task, train_dataloaders=DataLoader(_Batches(), batch_size=4))
@@ -204,14 +202,11 @@ def _fit(tmp_path: Path, steps: int, every: int, callbacks: list) -> Trainer:
         objective=ObjectiveConfig(sinkhorn_points="pooled"),
         optimizer=partial(torch.optim.Adam, lr=2e-3),
     )
-    trainer = Trainer(
-        accelerator="cpu",
+    trainer = quiet_trainer(
         max_steps=steps,
         log_every_n_steps=every,
         default_root_dir=tmp_path,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        logger=False,
+        enable_progress_bar=True,
         callbacks=callbacks,
     )
     trainer.fit(task, train_dataloaders=DataLoader(_Batches(), batch_size=2))

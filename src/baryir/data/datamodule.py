@@ -3,9 +3,13 @@
 Data sources (``setup("fit")``):
 
 - ``root=None``: the bundled default (scikit-image photos, every task synthesised on the fly,
-  ``bundled_train_size`` items per task per epoch, repeat 1 unless ``repeats`` says otherwise).
+  ``bundled_train_size`` items per task per epoch, repeat 1 unless ``mix`` says otherwise).
 - ``root="data"``: the paper layout (``data/Train/...``, see ``datasets/layout.py``), with the
-  paper's repeat factors unless ``repeats`` or ``proportions`` is given.
+  paper's repeat factors unless ``mix`` is given.
+
+The mix: ``mix`` weights the tasks (or sources) one way, read as ``mix_by``: ``repeats`` (times
+each image is seen per epoch; unnamed tasks keep their default) or ``shares`` (of the epoch;
+every task needs one). ``repeats`` and ``proportions`` are its deprecated names.
 - ``folders={"derain": "/x/Rain13k"}`` overrides one task's folder.
 
 Ids: the selected tasks get compact ids in ``TASKS`` order: ``degradation`` = position among the
@@ -50,7 +54,7 @@ from lightning.pytorch import LightningDataModule
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from baryir.data.datasets.base import DegradationDataset as SourceDataset
+from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.bundled import bundled_dataset, bundled_eval_source
 from baryir.data.datasets.layout import layout_datasets
 from baryir.data.datasets.synthetic import SyntheticDataset
@@ -64,8 +68,9 @@ from baryir.data.mixing import (
 )
 from baryir.data.progressive import PatchStage, check_stages, stage_at
 from baryir.data.samplers import SourceBalancedBatchSampler
-from baryir.data.suites import build_rows, load_suite
+from baryir.data.suites import build_rows, load_suite, unique_labels
 from baryir.degradations import build_degradation
+from baryir.deprecation import warn_deprecated
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -98,6 +103,37 @@ def __getattr__(name: str) -> tuple[str, ...] | dict[str, str]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def _mix_from_old_names(
+    mix: dict[str, float] | None,
+    mix_by: str,
+    repeats: dict[str, float] | None,
+    proportions: dict[str, float] | None,
+) -> tuple[dict[str, float] | None, str]:
+    """``(mix, mix_by)`` with the deprecated ``repeats`` / ``proportions`` folded in."""
+    given = [
+        (name, by, value)
+        for name, by, value in (
+            ("repeats", "repeats", repeats),
+            ("proportions", "shares", proportions),
+        )
+        if value is not None
+    ]
+    if not given:
+        return mix, mix_by
+    name, by, value = given[0]
+    warn_deprecated(f"data.{name}", f"data.mix with data.mix_by {by}", 2, FutureWarning)
+    if mix is not None or len(given) > 1:
+        other = f"data.mix {mix}" if mix is not None else f"data.proportions {proportions}"
+        raise ValueError(
+            f"data.{name} {value} and {other} are both set: give data.mix only (data.repeats "
+            "and data.proportions are its deprecated names; over a config that sets data.mix, "
+            "--data.mix replaces it)"
+        )
+    if mix_by != by and mix_by != "repeats":
+        raise ValueError(f"data.{name} {value} is read by {by}, but data.mix_by is {mix_by!r}")
+    return value, by
+
+
 class RestorationDataModule(LightningDataModule):
     """Training mix of degradation sources plus per-set validation/test loaders.
 
@@ -108,9 +144,14 @@ class RestorationDataModule(LightningDataModule):
         folders: per-task (or per-source) folder overrides: clean folder for noise tasks,
             paired folder for the others; ``"/x/Rain100H[0:70]"`` takes a slice of the files,
             ``"haze@/x/clean"`` synthesises the task on clean images (``datasets/subset.py``).
-        repeats: per-task (or per-source) repeat factors; None: the paper's (noise x5 per
-            sigma, rain x360, haze x1, blur x35, low light x150), 1 for the bundled default.
-        proportions: per-task target shares of an epoch (instead of ``repeats``).
+        mix: per-task (or per-source) weights of the training mix, read as ``mix_by``
+            says; None: the paper's repeat factors (noise x5 per sigma, rain x360, haze x1,
+            blur x35, low light x150), 1 for the bundled default.
+        mix_by: ``"repeats"``: ``mix`` gives repeat factors (times each image is seen per
+            epoch; tasks it does not name keep their default); ``"shares"``: target shares of
+            an epoch of the same total size (every task needs one).
+        repeats: deprecated name of ``mix`` with ``mix_by="repeats"``.
+        proportions: deprecated name of ``mix`` with ``mix_by="shares"``.
         patch_size: training crop side.
         patch_stages: progressive patch sizes (``data/progressive.py``): from each stage's
             step on, its patch and batch size replace ``patch_size`` and ``batch_size``; needs
@@ -148,6 +189,8 @@ class RestorationDataModule(LightningDataModule):
         root: str | None = None,
         tasks: list[str] | None = None,
         folders: dict[str, str] | None = None,
+        mix: dict[str, float] | None = None,
+        mix_by: Literal["repeats", "shares"] = "repeats",
         repeats: dict[str, float] | None = None,
         proportions: dict[str, float] | None = None,
         patch_size: int = 128,
@@ -172,27 +215,17 @@ class RestorationDataModule(LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
         self.tasks: list[TaskInfo] = resolve_tasks(list(tasks or DEFAULT_TASKS))
-        if repeats is not None and proportions is not None:
-            raise ValueError(
-                f"data.repeats {repeats} and data.proportions {proportions} are both set: give "
-                "one (to use proportions over a config that sets repeats, add --data.repeats null)"
-            )
-        for what, mapping in (
-            ("repeats", repeats),
-            ("proportions", proportions),
-            ("folders", folders),
-        ):
+        mix, mix_by = _mix_from_old_names(mix, mix_by, repeats, proportions)
+        if mix_by not in ("repeats", "shares"):
+            raise ValueError(f"data.mix_by must be 'repeats' or 'shares', got {mix_by!r}")
+        for what, mapping in (("mix", mix), ("folders", folders)):
             self._check_keys(what, mapping or {})
-        if proportions is not None:
-            missing = [
-                t.name
-                for t in self.tasks
-                if t.name not in proportions and t.source_name not in proportions
-            ]
+        if mix is not None and mix_by == "shares":
+            missing = [t.name for t in self.tasks if t.name not in mix and t.source_name not in mix]
             if missing:
                 raise ValueError(
-                    f"data.proportions {proportions} gives no share to the tasks {missing}: give "
-                    "every selected task (or its source) a share, or choose the tasks with "
+                    f"data.mix {mix} (data.mix_by shares) gives no share to the tasks {missing}: "
+                    "give every selected task (or its source) a share, or choose the tasks with "
                     "data.tasks"
                 )
         if patch_size < 8 or batch_size < 1 or num_workers < 0 or bundled_train_size < 1:
@@ -216,8 +249,8 @@ class RestorationDataModule(LightningDataModule):
             )
         self.root = root
         self.folders = dict(folders or {})
-        self.repeats = repeats
-        self.proportions = proportions
+        self.mix = mix
+        self.mix_by = mix_by
         self.patch_size = patch_size
         self.patch_stages = check_stages(patch_stages or [])
         self.small_images = small_images
@@ -246,8 +279,8 @@ class RestorationDataModule(LightningDataModule):
         self.persistent_workers = persistent_workers
         self.pin_memory = pin_memory
         self.train_dataset: MixedDataset | None = None
-        self.val_datasets: list[SourceDataset] | None = None
-        self.test_datasets: list[SourceDataset] | None = None
+        self.val_datasets: list[DegradationDataset] | None = None
+        self.test_datasets: list[DegradationDataset] | None = None
         self._weights: Tensor | None = None
         self._resume_at: tuple[int, int] | None = None
 
@@ -287,7 +320,7 @@ class RestorationDataModule(LightningDataModule):
             if on_disk
             else []
         )
-        sources: list[SourceDataset] = [
+        sources: list[DegradationDataset] = [
             next(from_disk)
             if task in on_disk
             else bundled_dataset(
@@ -308,12 +341,12 @@ class RestorationDataModule(LightningDataModule):
             if isinstance(source, SyntheticDataset):
                 source.flat_contrast = self.flat_contrast
         counts = [len(source) for source in sources]
-        if self.proportions is not None:
-            shares = [self._per_task(self.proportions, t, 0.0) for t in self.tasks]
+        if self.mix is not None and self.mix_by == "shares":
+            shares = [self._per_task(self.mix, t, 0.0) for t in self.tasks]
             lengths = lengths_from_proportions(counts, shares)
         else:
             factors = [
-                self._per_task(self.repeats or {}, t, default_repeat[t.name]) for t in self.tasks
+                self._per_task(self.mix or {}, t, default_repeat[t.name]) for t in self.tasks
             ]
             lengths = lengths_from_repeats(counts, factors)
         self.train_dataset = MixedDataset(sources, lengths)
@@ -321,19 +354,19 @@ class RestorationDataModule(LightningDataModule):
             lengths, [s.source_id for s in sources], len(self.source_names)
         )
 
-    def _assign_ids(self, dataset: SourceDataset) -> SourceDataset:
+    def _assign_ids(self, dataset: DegradationDataset) -> DegradationDataset:
         """Compact ids of the selected tasks (-1 for a task outside the selection)."""
         selected = dataset.task in self._source_of_task
         dataset.degradation_id = self.degradation_names.index(dataset.task) if selected else -1
         dataset.source_id = self._source_of_task[dataset.task] if selected else -1
         return dataset
 
-    def _eval_datasets(self, specs: list[str] | None, validation: bool) -> list[SourceDataset]:
+    def _eval_datasets(self, specs: list[str] | None, validation: bool) -> list[DegradationDataset]:
         return [self._assign_ids(d) for d in self._build_eval_datasets(specs, validation)]
 
     def _build_eval_datasets(
         self, specs: list[str] | None, validation: bool
-    ) -> list[SourceDataset]:
+    ) -> list[DegradationDataset]:
         root = self.test_root or self.root
         max_images = self.val_max_images if validation else None
         crop = self.val_crop if validation else None
@@ -341,7 +374,7 @@ class RestorationDataModule(LightningDataModule):
             return build_rows(specs, root, self.seed, max_images, crop)
         if self.root is None and self.test_root is None:
             bundled_crop = self.bundled_val_crop if validation else None
-            rows: list[SourceDataset] = [
+            rows: list[DegradationDataset] = [
                 bundled_dataset(task, "val", patch_size=bundled_crop, seed=self.seed)
                 for task in self.tasks
             ]
@@ -370,13 +403,14 @@ class RestorationDataModule(LightningDataModule):
 
     @property
     def val_labels(self) -> list[str]:
-        """Label of each validation loader (after setup)."""
-        return [dataset.label for dataset in self.val_datasets or []]
+        """Row label of each validation loader (after setup), made unique as the task names
+        its rows (:func:`~baryir.data.suites.unique_labels`)."""
+        return unique_labels([dataset.label for dataset in self.val_datasets or []])
 
     @property
     def test_labels(self) -> list[str]:
-        """Label of each test loader (after setup)."""
-        return [dataset.label for dataset in self.test_datasets or []]
+        """Row label of each test loader (after setup), made unique (as ``val_labels``)."""
+        return unique_labels([dataset.label for dataset in self.test_datasets or []])
 
     def summary(self) -> str:
         """Table of sources, counts, repeats and lambda (also logged at INFO by setup)."""
@@ -502,7 +536,7 @@ class RestorationDataModule(LightningDataModule):
         log.info("batches from %d: patch %d, batch %d", batches_done, patch_size, batch_size)
         return batch_size
 
-    def _eval_loaders(self, datasets: list[SourceDataset]) -> list[DataLoader]:
+    def _eval_loaders(self, datasets: list[DegradationDataset]) -> list[DataLoader]:
         return [
             DataLoader(
                 dataset,
@@ -526,7 +560,7 @@ class RestorationDataModule(LightningDataModule):
         return self._eval_loaders(self.test_datasets or [])
 
 
-def _describe(dataset: SourceDataset) -> str:
+def _describe(dataset: DegradationDataset) -> str:
     pairs = getattr(dataset, "pairs", None)
     if pairs:
         return os.path.commonpath([str(pairs[0][0]), str(pairs[0][1])])

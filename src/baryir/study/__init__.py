@@ -19,7 +19,8 @@ image by image.
 - :mod:`baryir.study.cache`: the JSON records that let a restarted study reuse its runs;
 - :mod:`baryir.study.mechanism`: per run, do the degradations share b and differ in r?
 - :mod:`baryir.study.budget`: the reference arm's first run scored along its training;
-- :mod:`baryir.study.dose`: the alignment's share of the gradient, and what it did;
+- :mod:`baryir.study.dose`: the alignment's share of the gradient, and what it did (its table,
+  answers and pictures are in `tables`, `prose` and `plots`);
 - :mod:`baryir.study.stats`: paired differences and their bootstrap intervals;
 - :mod:`baryir.study.meta`: what the report says about how it was made (revision and machine
   from :mod:`baryir.provenance`);

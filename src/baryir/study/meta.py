@@ -45,7 +45,8 @@ def describe_setup(config: StudyConfig, root: Path) -> tuple[str, str, str]:
     train = ", ".join(
         f"{degradation}: `{value}`" for degradation, value in config.train_folders.items()
     )
-    train = f"tasks {data.get('tasks')}; {train} (under `{root}`); repeats {data.get('repeats')}"
+    mix = f"{data.get('mix_by', 'repeats')} {data.get('mix', data.get('repeats'))}"
+    train = f"tasks {data.get('tasks')}; {train} (under `{root}`); {mix}"
     evaluation = config.evaluation
     images = evaluation.max_images or "all"
     crop = f"central {evaluation.crop} px crops" if evaluation.crop else "whole images"

@@ -1,7 +1,7 @@
-"""A study's pictures: PSNR and paired differences per row and arm, and ``b`` and ``r`` per arm.
+"""A study's pictures: PSNR and paired differences per row and arm, ``b`` and ``r`` per arm, and
+the dose (the response against the alignment's share, and the shares along training).
 
-The dose pictures are :mod:`baryir.study.dose`'s; one network's embedding picture is
-:func:`baryir.evaluation.embedding.plot_embeddings`.
+One network's embedding picture is :func:`baryir.evaluation.embedding.plot_embeddings`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import numpy as np
 
 from baryir.evaluation.embedding import Embeddings, draw_embeddings, separation_scores
 from baryir.evaluation.report import save_figure
+from baryir.study.dose import DoseRow, ShareTrace
 from baryir.study.stats import ArmRow, DifferenceRow
 from baryir.study.tables import row_order
 
-__all__ = ["plot_embedding_grid", "plot_study"]
+__all__ = ["plot_dose", "plot_embedding_grid", "plot_shares", "plot_study"]
 
 
 def plot_study(
@@ -108,5 +109,61 @@ def plot_embedding_grid(panels: Sequence[tuple[str, Embeddings]], path: Path) ->
             line, embeddings, names, colours, separation_scores(embeddings), f"{name}: "
         )
     axes[0, 1].legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_dose(rows: Sequence[DoseRow], reference: str, path: Path) -> Path:
+    """Two panels against the measured mean share (log x): the b divergence (Δ to the reference,
+    with its interval) and the out-of-distribution difference (dB, with its interval)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.5), sharex=True)
+    shown = [r for r in rows if r.share_mean == r.share_mean and r.share_mean > 0]
+    for r in shown:
+        for axis, (mean, low, high) in (
+            (top, (r.b_delta, r.b_low, r.b_high)),
+            (bottom, r.ood),
+        ):
+            if mean != mean:
+                continue
+            err = None if low != low else [[mean - low], [high - mean]]
+            axis.errorbar([r.share_mean], [mean], yerr=err, fmt="o", capsize=4)
+            axis.annotate(r.arm, (r.share_mean, mean), textcoords="offset points", xytext=(6, 4))
+    for axis in (top, bottom):
+        axis.axhline(0.0, color="grey", lw=0.8)
+        axis.set_xscale("log")
+        axis.grid(alpha=0.3)
+    top.set_ylabel(f"b divergence - {reference}\n(below 0: b aligned more)")
+    bottom.set_ylabel(f"out-of-distribution PSNR\n- {reference} (dB)")
+    bottom.set_xlabel("alignment term's share of the network's gradient (mean over training)")
+    top.set_title("dose and response, 95% intervals", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
+def plot_shares(traces: Sequence[ShareTrace], path: Path) -> Path:
+    """The alignment term's share along training, one line per run (log y)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axis = plt.subplots(figsize=(6.5, 4))
+    colours = {arm: f"C{i}" for i, arm in enumerate(dict.fromkeys(t.arm for t in traces))}
+    for trace in traces:
+        steps, values = zip(*trace.points, strict=True)
+        label = (
+            trace.arm if trace.seed == min(t.seed for t in traces if t.arm == trace.arm) else None
+        )
+        axis.plot(steps, np.maximum(values, 1e-7), color=colours[trace.arm], label=label, lw=1)
+    axis.set_yscale("log")
+    axis.set_xlabel("training step")
+    axis.set_ylabel("alignment term's share of the gradient")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path)

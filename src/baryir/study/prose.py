@@ -12,12 +12,29 @@ from collections.abc import Sequence
 
 from baryir.study.budget import CurvePoint, check_targets, first_step_meeting, last_quarter_gain
 from baryir.study.config import ARMS, BudgetCurve, StudyConfig
-from baryir.study.dose import DoseRow, dose_table, dose_text
+from baryir.study.dose import DoseRow
 from baryir.study.mechanism import MechanismSummary
 from baryir.study.stats import GROUPS, DifferenceRow, ImageScore
-from baryir.study.tables import format_delta, format_number
+from baryir.study.tables import (
+    dose_table,
+    format_delta,
+    format_interval,
+    format_number,
+    format_share,
+)
 
-__all__ = ["answer_text", "budget_text", "dose_section", "mechanism_text", "targets_text"]
+__all__ = [
+    "MAX_ID_COST_DB",
+    "answer_text",
+    "budget_text",
+    "dose_section",
+    "dose_text",
+    "mechanism_text",
+    "targets_text",
+]
+
+MAX_ID_COST_DB = 0.3
+"""The most in-distribution PSNR a helpful dose may cost (dB) to become a named recipe."""
 
 
 def _wb_arms(arms: Sequence[str], reference: str) -> list[str]:
@@ -255,3 +272,66 @@ def dose_section(doses: Sequence[DoseRow], config: StudyConfig) -> str:
         f"![response against the measured share]({name}-dose.png)\n\n"
         f"![the alignment's share along training]({name}-shares.png)"
     )
+
+
+def dose_text(rows: Sequence[DoseRow], reference: str, level: float) -> str:
+    """The answers to (a), (b) and (c), from the intervals, and whether a dose earns a recipe."""
+    percent = f"{level * 100:g}%"
+    rows = [r for r in rows if r.term != "-"]
+    if not rows:
+        return "No arm has an alignment term: no dose to compare."
+
+    def names(chosen: Sequence[DoseRow]) -> str:
+        return ", ".join(f"`{r.arm}` ({format_share(r.share_mean)})" for r in chosen)
+
+    aligned = [r for r in rows if r.b_high == r.b_high and r.b_high < 0]
+    apart = [r for r in rows if r.b_low == r.b_low and r.b_low > 0]
+    a = (
+        f"**(a) Does any dose align b beyond `{reference}`?** "
+        + (
+            f"Yes: {names(aligned)} bring the degradations' b closer than `{reference}` (the "
+            f"{percent} interval of the paired b-divergence difference lies below 0)."
+            if aligned
+            else f"No: no arm's paired b-divergence difference to `{reference}` has its "
+            f"{percent} interval below 0."
+        )
+        + (f" {names(apart)} push b further apart." if apart else "")
+        + " (Intervals over seeds only: coarse with few seeds.)"
+    )
+    helped = [r for r in rows if r.ood[1] == r.ood[1] and r.ood[1] > 0]
+    hurt = [r for r in rows if r.ood[2] == r.ood[2] and r.ood[2] < 0]
+    b = "**(b) Does alignment help out of distribution?** " + (
+        f"{names(helped)} beat `{reference}` on the out-of-distribution rows beyond the seed and "
+        f"image noise: " + "; ".join(f"`{r.arm}` {format_interval(r.ood)} dB" for r in helped) + "."
+        if helped
+        else f"No arm beats `{reference}` out of distribution beyond the seed and image noise "
+        f"(every {percent} interval of the pooled difference reaches 0 or below)."
+    )
+    if hurt:
+        b += (
+            " Worse beyond the noise: "
+            + "; ".join(f"`{r.arm}` {format_interval(r.ood)} dB" for r in hurt)
+            + "."
+        )
+    c = (
+        "**(c) What does it cost in distribution and on clean photos?** "
+        + "; ".join(
+            f"`{r.arm}`: in distribution {format_interval(r.id)} dB, "
+            f"clean {format_interval(r.clean)} dB"
+            for r in rows
+        )
+        + "."
+    )
+    recipe = [r for r in helped if r.id[0] == r.id[0] and r.id[0] > -MAX_ID_COST_DB]
+    if recipe:
+        best = max(recipe, key=lambda r: r.ood[0])
+        d = (
+            f"**Recipe.** `{best.arm}` helps out of distribution beyond the noise at an "
+            f"in-distribution cost under {MAX_ID_COST_DB} dB: it qualifies as a named recipe."
+        )
+    else:
+        d = (
+            "**Recipe.** No dose helps out of distribution beyond the noise at an "
+            f"in-distribution cost under {MAX_ID_COST_DB} dB: no recipe is proposed."
+        )
+    return "\n\n".join([a, b, c, d])

@@ -13,6 +13,7 @@ import numpy as np
 
 from baryir.io.atomic import atomic_write_text
 from baryir.study.budget import CurvePoint, mean_gain
+from baryir.study.dose import DoseRow
 from baryir.study.mechanism import MechanismRow
 from baryir.study.stats import GROUPS, ArmRow, DifferenceRow
 from baryir.study.training import RunTiming
@@ -21,8 +22,11 @@ __all__ = [
     "VERDICT_MARK",
     "curve_table",
     "difference_table",
+    "dose_table",
     "format_delta",
+    "format_interval",
     "format_number",
+    "format_share",
     "mechanism_table",
     "psnr_table",
     "row_order",
@@ -181,4 +185,39 @@ def curve_table(points: Sequence[CurvePoint]) -> str:
         ]
         gains = [format_number(mean_gain(points, step, g), True) for g in groups]
         lines.append(f"| {step} | " + " | ".join(values + gains) + " |")
+    return "\n".join(lines)
+
+
+def format_interval(value: tuple[float, ...], digits: int = 2) -> str:
+    """``+m [+lo, +hi]`` with ▲ / ▼ when the interval excludes 0; ``-`` for NaN."""
+    mean, low, high = value
+    if mean != mean:
+        return "-"
+    if low != low:
+        return f"{mean:+.{digits}f}"
+    mark = " ▲" if low > 0 else " ▼" if high < 0 else ""
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
+
+
+def format_share(value: float) -> str:
+    """A fraction as a percentage with two significant digits; ``-`` for NaN."""
+    return "-" if value != value else f"{100 * value:.2g} %"
+
+
+def dose_table(rows: Sequence[DoseRow], reference: str) -> str:
+    """Markdown: arm, measured share (first / mean / last quarter), b divergence and its Δ, and
+    the paired PSNR differences (dB) per group, each with its interval."""
+    lines = [
+        "| arm | alignment share: step 0 / mean / last quarter | b divergence (Δ to "
+        f"`{reference}`) | in-distribution | out-of-distribution | unseen kinds | do no harm | "
+        "clean |",
+        "|---|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        shares = " / ".join(format_share(v) for v in (r.share_first, r.share_mean, r.share_end))
+        b = "-" if r.b_divergence != r.b_divergence else f"{r.b_divergence:.3f}"
+        if r.b_delta == r.b_delta:
+            b += f" ({format_interval((r.b_delta, r.b_low, r.b_high), 3)})"
+        cells = [format_interval(v) for v in (r.id, r.ood, r.kinds, r.harm, r.clean)]
+        lines.append(f"| `{r.arm}` ({r.term}) | {shares} | {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

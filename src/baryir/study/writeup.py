@@ -16,10 +16,10 @@ from baryir.data.suites import expand_specs
 from baryir.io.atomic import atomic_write_text
 from baryir.study.budget import CurvePoint
 from baryir.study.config import StudyConfig
-from baryir.study.dose import ShareTrace, dose_rows, plot_dose, plot_shares
+from baryir.study.dose import ShareTrace, dose_rows
 from baryir.study.mechanism import MechanismSummary
 from baryir.study.meta import StudyMeta
-from baryir.study.plots import plot_embedding_grid, plot_study
+from baryir.study.plots import plot_dose, plot_embedding_grid, plot_shares, plot_study
 from baryir.study.prose import answer_text, budget_text, dose_section, mechanism_text
 from baryir.study.stats import ArmRow, DifferenceRow, ImageScore
 from baryir.study.tables import (
