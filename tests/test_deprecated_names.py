@@ -75,6 +75,7 @@ def test_moved_names(module: str, name: str, new: str) -> None:
         ("baryir.data.datasets.synthetic", "SyntheticSource", "SyntheticDataset"),
         ("baryir.data.datasets.paired", "PairedSource", "PairedDataset"),
         ("baryir.data.datasets.bundled", "bundled_source", "bundled_dataset"),
+        ("baryir.data.datasets.bundled", "bundled_eval_source", "bundled_eval_dataset"),
         ("baryir.data.datasets.layout", "layout_sources", "layout_datasets"),
         ("baryir.data.datasets.cdd11", "cdd11_source", "cdd11_dataset"),
     ],

@@ -9,7 +9,7 @@ from baryir.data import RestorationDataModule
 from baryir.data.datasets.bundled import (
     BUNDLED_TRAIN,
     BUNDLED_VAL,
-    bundled_eval_source,
+    bundled_eval_dataset,
     bundled_images,
 )
 from baryir.data.transforms import PairedRandomCrop, random_flat_contrast
@@ -42,8 +42,8 @@ def test_default_validation_has_the_do_no_harm_rows() -> None:
 
 
 def test_clean_eval_rows_are_identical_and_mild_rows_are_mild() -> None:
-    clean = bundled_eval_source("clean", crop=64)
-    mild = bundled_eval_source("noise:5", crop=64)
+    clean = bundled_eval_dataset("clean", crop=64)
+    mild = bundled_eval_dataset("noise:5", crop=64)
     for i in range(len(clean)):
         item = clean[i]
         assert torch.equal(item["input"], item["target"])

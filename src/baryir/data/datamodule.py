@@ -55,7 +55,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from baryir.data.datasets.base import DegradationDataset
-from baryir.data.datasets.bundled import bundled_dataset, bundled_eval_source
+from baryir.data.datasets.bundled import bundled_dataset, bundled_eval_dataset
 from baryir.data.datasets.layout import layout_datasets
 from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.datasets.testsets import build_test_set
@@ -379,7 +379,7 @@ class RestorationDataModule(LightningDataModule):
                 for task in self.tasks
             ]
             return rows + [
-                bundled_eval_source(spec, bundled_crop, self.seed) for spec in self.do_no_harm
+                bundled_eval_dataset(spec, bundled_crop, self.seed) for spec in self.do_no_harm
             ]
         by_task = load_suite(TASKS_SUITE).by_task
         specs = [by_task[task.name] for task in self.tasks]

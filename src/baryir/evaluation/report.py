@@ -21,6 +21,18 @@ from baryir.deprecation import deprecated_names
 from baryir.evaluation.scorer import ROW_KEYS as COLUMNS
 from baryir.io.atomic import atomic_path, atomic_write_text
 
+__all__ = [
+    "COLUMNS",
+    "ExampleKeeper",
+    "describe_protocol",
+    "format_table",
+    "log_table",
+    "save_comparison_grid",
+    "save_figure",
+    "write_image_scores",
+    "write_tables",
+]
+
 log = logging.getLogger(__name__)
 
 

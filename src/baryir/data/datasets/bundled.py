@@ -8,7 +8,7 @@ scene, a star field, a microscopy slide and a fundus photo, 0.25-2 Mpx each) and
 ``BUNDLED_VAL`` (chelsea, coffee). Every task is synthesised from them
 (``TaskInfo.synthetic``: Gaussian noise sigma 15/25/50, synthetic rain, haze, motion blur, low
 light, clean) with random crops, the eight dihedral transforms and fresh degradations each
-epoch; :func:`bundled_eval_source` degrades the validation photos with any spec (the "do no
+epoch; :func:`bundled_eval_dataset` degrades the validation photos with any spec (the "do no
 harm" rows: clean, noise:5, jpeg:40).
 
 Seven photos train a model that restores the quickstart's degradations in a few CPU minutes;
@@ -31,7 +31,7 @@ from baryir.deprecation import deprecated_names
 __all__ = [
     "BUNDLED_TRAIN",
     "BUNDLED_VAL",
-    "bundled_eval_source",
+    "bundled_eval_dataset",
     "bundled_images",
     "bundled_dataset",
 ]
@@ -112,7 +112,7 @@ def bundled_dataset(
     )
 
 
-def bundled_eval_source(spec: str, crop: int | None = 256, seed: int = 0) -> SyntheticDataset:
+def bundled_eval_dataset(spec: str, crop: int | None = 256, seed: int = 0) -> SyntheticDataset:
     """The bundled validation photos under the degradation ``spec`` (e.g. ``"clean"``).
 
     Deterministic (seeded per image name and spec); labelled ``"bundled-val {spec}"``.
@@ -128,5 +128,9 @@ def bundled_eval_source(spec: str, crop: int | None = 256, seed: int = 0) -> Syn
 
 
 __getattr__ = deprecated_names(
-    __name__, {"bundled_source": "baryir.data.datasets.bundled:bundled_dataset"}
+    __name__,
+    {
+        "bundled_source": "baryir.data.datasets.bundled:bundled_dataset",
+        "bundled_eval_source": "baryir.data.datasets.bundled:bundled_eval_dataset",
+    },
 )
