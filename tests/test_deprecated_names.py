@@ -13,6 +13,7 @@ import pytest
 
 import baryir.data
 import baryir.data.datasets
+import baryir.data.degradation_tasks
 from baryir.data import RestorationDataModule
 from baryir.data.datasets.base import DegradationDataset
 from baryir.degradations.adapter import AlbumentationsEffect
@@ -41,6 +42,8 @@ def test_old_module_paths(module: str, name: str, new: object) -> None:
         (official, "PRESETS", official.RELEASED_PRESETS),
         (baryir.data, "SourceDataset", DegradationDataset),
         (baryir.data.datasets, "SourceDataset", DegradationDataset),
+        (baryir.data, "TaskInfo", baryir.data.DegradationTask),
+        (baryir.data.degradation_tasks, "TaskInfo", baryir.data.DegradationTask),
     ],
 )
 def test_old_names(module: object, name: str, new: object) -> None:

@@ -16,7 +16,13 @@ from baryir.data.datasets import (
     bundled_dataset,
     list_test_sets,
 )
-from baryir.data.degradation_tasks import SOURCE_NAMES, TASKS, TaskInfo, resolve_task, resolve_tasks
+from baryir.data.degradation_tasks import (
+    SOURCE_NAMES,
+    TASKS,
+    DegradationTask,
+    resolve_task,
+    resolve_tasks,
+)
 from baryir.data.mixing import MixedDataset, source_weights
 from baryir.data.samplers import SourceBalancedBatchSampler
 from baryir.data.transforms import PairedRandomCrop, dihedral
@@ -33,7 +39,7 @@ __all__ = [
     "RestorationDataModule",
     "SourceBalancedBatchSampler",
     "SyntheticDataset",
-    "TaskInfo",
+    "DegradationTask",
     "build_test_set",
     "bundled_dataset",
     "dihedral",
@@ -50,6 +56,7 @@ _deprecated = deprecated_names(
         "SyntheticSource": "baryir.data.datasets.synthetic:SyntheticDataset",
         "PairedSource": "baryir.data.datasets.paired:PairedDataset",
         "bundled_source": "baryir.data.datasets.bundled:bundled_dataset",
+        "TaskInfo": "baryir.data.degradation_tasks:DegradationTask",
     },
 )
 

@@ -59,7 +59,7 @@ from baryir.data.datasets.bundled import bundled_dataset, bundled_eval_dataset
 from baryir.data.datasets.layout import layout_datasets
 from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.datasets.testsets import build_test_set
-from baryir.data.degradation_tasks import SOURCE_NAMES, TaskInfo, resolve_tasks
+from baryir.data.degradation_tasks import SOURCE_NAMES, DegradationTask, resolve_tasks
 from baryir.data.mixing import (
     MixedDataset,
     lengths_from_proportions,
@@ -214,7 +214,7 @@ class RestorationDataModule(LightningDataModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        self.tasks: list[TaskInfo] = resolve_tasks(list(tasks or DEFAULT_TASKS))
+        self.tasks: list[DegradationTask] = resolve_tasks(list(tasks or DEFAULT_TASKS))
         mix, mix_by = _mix_from_old_names(mix, mix_by, repeats, proportions)
         if mix_by not in ("repeats", "shares"):
             raise ValueError(f"data.mix_by must be 'repeats' or 'shares', got {mix_by!r}")
@@ -294,7 +294,7 @@ class RestorationDataModule(LightningDataModule):
                 f"add --data.{what} null"
             )
 
-    def _per_task(self, mapping: dict, task: TaskInfo, default: float) -> float:
+    def _per_task(self, mapping: dict, task: DegradationTask, default: float) -> float:
         return mapping.get(task.name, mapping.get(task.source_name, default))
 
     # ------------------------------------------------------------------ setup

@@ -26,12 +26,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from baryir.deprecation import deprecated_names
+
 __all__ = [
     "CDD11_KINDS",
     "SOURCE_NAMES",
     "TASKS",
     "TASK_ALIASES",
-    "TaskInfo",
+    "DegradationTask",
     "resolve_task",
     "resolve_tasks",
 ]
@@ -64,8 +66,9 @@ SOURCE_NAMES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class TaskInfo:
-    """One restoration task.
+class DegradationTask:
+    """One degradation task of the training mix (``data.tasks``), not the LightningModule
+    (:class:`~baryir.tasks.RestorationTask`).
 
     Attributes:
         name: task name, e.g. ``"denoise_25"``.
@@ -87,17 +90,17 @@ class TaskInfo:
     repeat: int
 
 
-TASKS: dict[str, TaskInfo] = {
-    "denoise_15": TaskInfo("denoise_15", 0, 0, "noise", "noise:15", False, 5),
-    "denoise_25": TaskInfo("denoise_25", 1, 0, "noise", "noise:25", False, 5),
-    "denoise_50": TaskInfo("denoise_50", 2, 0, "noise", "noise:50", False, 5),
-    "derain": TaskInfo("derain", 3, 1, "rain", "rain", True, 360),
-    "dehaze": TaskInfo("dehaze", 4, 2, "haze", "haze", True, 1),
-    "deblur": TaskInfo("deblur", 5, 3, "blur", "motion_blur", True, 35),
-    "lowlight": TaskInfo("lowlight", 6, 4, "lowlight", "lowlight", True, 150),
-    "clean": TaskInfo("clean", 7, 5, "clean", "clean", False, 1),
+TASKS: dict[str, DegradationTask] = {
+    "denoise_15": DegradationTask("denoise_15", 0, 0, "noise", "noise:15", False, 5),
+    "denoise_25": DegradationTask("denoise_25", 1, 0, "noise", "noise:25", False, 5),
+    "denoise_50": DegradationTask("denoise_50", 2, 0, "noise", "noise:50", False, 5),
+    "derain": DegradationTask("derain", 3, 1, "rain", "rain", True, 360),
+    "dehaze": DegradationTask("dehaze", 4, 2, "haze", "haze", True, 1),
+    "deblur": DegradationTask("deblur", 5, 3, "blur", "motion_blur", True, 35),
+    "lowlight": DegradationTask("lowlight", 6, 4, "lowlight", "lowlight", True, 150),
+    "clean": DegradationTask("clean", 7, 5, "clean", "clean", False, 1),
     **{
-        f"cdd_{kind}": TaskInfo(f"cdd_{kind}", 8 + i, 6 + i, f"cdd_{kind}", spec, True, 1)
+        f"cdd_{kind}": DegradationTask(f"cdd_{kind}", 8 + i, 6 + i, f"cdd_{kind}", spec, True, 1)
         for i, (kind, spec) in enumerate(_CDD11_SPECS.items())
     },
 }
@@ -132,8 +135,8 @@ TASK_ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def resolve_task(name: str) -> TaskInfo:
-    """Return the ``TaskInfo`` of a canonical task name (case-insensitive)."""
+def resolve_task(name: str) -> DegradationTask:
+    """Return the ``DegradationTask`` of a canonical task name (case-insensitive)."""
     key = name.strip().lower()
     if key in TASKS:
         return TASKS[key]
@@ -146,7 +149,7 @@ def resolve_task(name: str) -> TaskInfo:
     )
 
 
-def resolve_tasks(names: Sequence[str]) -> list[TaskInfo]:
+def resolve_tasks(names: Sequence[str]) -> list[DegradationTask]:
     """Expand aliases, drop duplicates and return the tasks in ``TASKS`` order."""
     if isinstance(names, str):
         names = [names]
@@ -160,3 +163,8 @@ def resolve_tasks(names: Sequence[str]) -> list[TaskInfo]:
         else:
             selected.add(resolve_task(key).name)
     return [task for task in TASKS.values() if task.name in selected]
+
+
+__getattr__ = deprecated_names(
+    __name__, {"TaskInfo": "baryir.data.degradation_tasks:DegradationTask"}
+)

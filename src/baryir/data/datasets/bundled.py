@@ -6,9 +6,9 @@ left out). The split is fixed: ``BUNDLED_TRAIN`` (astronaut, rocket, motorcycle_
 motorcycle_right, hubble_deep_field, immunohistochemistry, retina: people, objects, a street
 scene, a star field, a microscopy slide and a fundus photo, 0.25-2 Mpx each) and
 ``BUNDLED_VAL`` (chelsea, coffee). Every task is synthesised from them
-(``TaskInfo.synthetic``: Gaussian noise sigma 15/25/50, synthetic rain, haze, motion blur, low
-light, clean) with random crops, the eight dihedral transforms and fresh degradations each
-epoch; :func:`bundled_eval_dataset` degrades the validation photos with any spec (the "do no
+(``DegradationTask.synthetic``: Gaussian noise sigma 15/25/50, synthetic rain, haze, motion
+blur, low light, clean) with random crops, the eight dihedral transforms and fresh degradations
+each epoch; :func:`bundled_eval_dataset` degrades the validation photos with any spec (the "do no
 harm" rows: clean, noise:5, jpeg:40).
 
 Seven photos train a model that restores the quickstart's degradations in a few CPU minutes;
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from baryir.data.datasets.synthetic import InMemoryImage, SyntheticDataset
-from baryir.data.degradation_tasks import TaskInfo
+from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import SmallImagePolicy
 from baryir.deprecation import deprecated_names
 
@@ -75,7 +75,7 @@ def bundled_images(split: str = "train") -> list[InMemoryImage]:
 
 
 def bundled_dataset(
-    task: TaskInfo,
+    task: DegradationTask,
     split: str = "train",
     length: int | None = None,
     patch_size: int | None = 128,

@@ -23,7 +23,7 @@ from typing import Any
 
 from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedDataset
-from baryir.data.degradation_tasks import CDD11_KINDS, TASKS, TaskInfo
+from baryir.data.degradation_tasks import CDD11_KINDS, TASKS, DegradationTask
 from baryir.data.transforms import SmallImagePolicy
 from baryir.deprecation import deprecated_names
 
@@ -40,7 +40,7 @@ CDD11_CLEAR = "clear"
 _FOLDER_NAMES: tuple[str, ...] = ("CDD-11", "CDD11", "CDD_11")
 
 
-def cdd11_kind(task: TaskInfo) -> str | None:
+def cdd11_kind(task: DegradationTask) -> str | None:
     """The CDD-11 folder of a ``cdd_<kind>`` task (``"low_haze"``), None for other tasks."""
     kind = task.name.removeprefix("cdd_")
     return kind if task.name.startswith("cdd_") and kind in CDD11_KINDS else None
@@ -88,7 +88,7 @@ class CDD11Source(PairedDataset):
 def cdd11_dataset(
     folder: str | Path,
     kind: str,
-    task: TaskInfo | None = None,
+    task: DegradationTask | None = None,
     patch_size: int | None = 128,
     train: bool = True,
     small: SmallImagePolicy = "pad",

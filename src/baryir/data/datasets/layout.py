@@ -30,7 +30,7 @@ from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedDataset
 from baryir.data.datasets.subset import split_folder_override, subset_label, take_subset
 from baryir.data.datasets.synthetic import SyntheticDataset
-from baryir.data.degradation_tasks import TaskInfo
+from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import SmallImagePolicy
 from baryir.deprecation import deprecated_names
 
@@ -56,7 +56,7 @@ def train_root(root: str | Path) -> Path:
 
 def layout_datasets(
     root: str | Path | None,
-    tasks: Sequence[TaskInfo],
+    tasks: Sequence[DegradationTask],
     patch_size: int = 128,
     small: SmallImagePolicy = "pad",
     folders: Mapping[str, str] | None = None,

@@ -16,7 +16,7 @@ from typing import Any
 
 from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.files import check_headers, find_dir, find_pairs, report_skipped
-from baryir.data.degradation_tasks import TaskInfo
+from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import PairedRandomCrop, SmallImagePolicy, center_crop
 from baryir.deprecation import deprecated_names
 from baryir.io.image import ImageReadError, read_image
@@ -118,7 +118,7 @@ class PairedDataset(DegradationDataset):
         root: str | Path,
         input_dir: str | None = None,
         target_dir: str | None = None,
-        task: TaskInfo | None = None,
+        task: DegradationTask | None = None,
         patch_size: int | None = 128,
         train: bool = True,
         small: SmallImagePolicy = "pad",

@@ -20,7 +20,7 @@ from torch import Tensor
 
 from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.files import check_headers, report_skipped
-from baryir.data.degradation_tasks import TaskInfo
+from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import (
     PairedRandomCrop,
     SmallImagePolicy,
@@ -109,7 +109,7 @@ class SyntheticDataset(DegradationDataset):
         cls,
         folder: str | Path,
         degradation: str,
-        task: TaskInfo | None = None,
+        task: DegradationTask | None = None,
         patch_size: int | None = 128,
         train: bool = True,
         seed: int = 0,
