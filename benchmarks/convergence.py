@@ -13,9 +13,10 @@ Recipes:
 - ``old``: the same photos, model, batch and budget with the previous training settings (plain
   init, no EMA, constant learning rate, the five degraded tasks only).
 
-Example (about 2 x 3 x 4 minutes on 2 cores)::
+Example (2 recipes x 3 seeds, each run 350-400 s on a 2-core Xeon without AMX; the budget only
+caps a run, which stops at the quickstart's 700 steps)::
 
-    python benchmarks/convergence.py --budget 240 --seeds 0 1 2 \\
+    python benchmarks/convergence.py --budget 900 --seeds 0 1 2 \\
         --out docs/results/convergence.jsonl --plot docs/convergence.png
 """
 
