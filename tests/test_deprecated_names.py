@@ -142,3 +142,5 @@ def test_repeats_and_proportions_are_the_mix(old: str, mix_by: str, lengths: lis
         RestorationDataModule(**kwargs, mix=weights, **{old: weights})
     with pytest.warns(FutureWarning), pytest.raises(ValueError, match="give data.mix only"):
         RestorationDataModule(**kwargs, repeats=weights, proportions=weights)
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="is read by repeats"):
+        RestorationDataModule(**kwargs, repeats=weights, mix_by="shares")

@@ -6,11 +6,11 @@ Data sources (``setup("fit")``):
   ``bundled_train_size`` items per task per epoch, repeat 1 unless ``mix`` says otherwise).
 - ``root="data"``: the paper layout (``data/Train/...``, see ``datasets/layout.py``), with the
   paper's repeat factors unless ``mix`` is given.
+- ``folders={"derain": "/x/Rain13k"}`` overrides one task's folder.
 
 The mix: ``mix`` weights the tasks (or sources) one way, read as ``mix_by``: ``repeats`` (times
 each image is seen per epoch; unnamed tasks keep their default) or ``shares`` (of the epoch;
 every task needs one). ``repeats`` and ``proportions`` are its deprecated names.
-- ``folders={"derain": "/x/Rain13k"}`` overrides one task's folder.
 
 Ids: the selected tasks get compact ids in ``TASKS`` order: ``degradation`` = position among the
 selected tasks, ``source`` = position of the task's source among the selected sources. For the
@@ -129,7 +129,7 @@ def _mix_from_old_names(
             "and data.proportions are its deprecated names; over a config that sets data.mix, "
             "--data.mix replaces it)"
         )
-    if mix_by != by and mix_by != "repeats":
+    if by == "repeats" and mix_by == "shares":
         raise ValueError(f"data.{name} {value} is read by {by}, but data.mix_by is {mix_by!r}")
     return value, by
 
