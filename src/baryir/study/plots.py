@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,16 @@ from baryir.study.tables import row_order
 __all__ = ["plot_dose", "plot_embedding_grid", "plot_shares", "plot_study"]
 
 
+def _pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg backend, imported when a picture is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def plot_study(
     arm_rows: Sequence[ArmRow],
     differences: Sequence[DifferenceRow],
@@ -30,10 +41,7 @@ def plot_study(
     """Top: PSNR per row and arm (error bars: std over seeds; grey bars: the degraded input).
     Bottom: paired difference to ``reference`` with its bootstrap interval. The
     out-of-distribution rows are shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     order = row_order(arm_rows)
     cell = {(r.row, r.arm): r for r in arm_rows}
@@ -94,10 +102,7 @@ def plot_embedding_grid(panels: Sequence[tuple[str, Embeddings]], path: Path) ->
         panels: ``(name, embeddings)`` per line, e.g. one per arm of a study.
         path: the PNG file.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     if not panels:
         raise ValueError("plot_embedding_grid: no panels")
@@ -116,10 +121,7 @@ def plot_embedding_grid(panels: Sequence[tuple[str, Embeddings]], path: Path) ->
 def plot_dose(rows: Sequence[DoseRow], reference: str, path: Path) -> Path:
     """Two panels against the measured mean share (log x): the b divergence (Δ to the reference,
     with its interval) and the out-of-distribution difference (dB, with its interval)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.5, 6.5), sharex=True)
     shown = [r for r in rows if r.share_mean == r.share_mean and r.share_mean > 0]
@@ -147,10 +149,7 @@ def plot_dose(rows: Sequence[DoseRow], reference: str, path: Path) -> Path:
 
 def plot_shares(traces: Sequence[ShareTrace], path: Path) -> Path:
     """The alignment term's share along training, one line per run (log y)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
 
     fig, axis = plt.subplots(figsize=(6.5, 4))
     colours = {arm: f"C{i}" for i, arm in enumerate(dict.fromkeys(t.arm for t in traces))}

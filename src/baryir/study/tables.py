@@ -137,8 +137,7 @@ _MECHANISM_COLUMNS = {
 
 def format_delta(row: MechanismRow) -> str:
     """``Δ +0.123 [-0.010, +0.250]`` (without the interval when it is nan: one seed)."""
-    interval = f" [{row.ci_low:+.3f}, {row.ci_high:+.3f}]" if row.ci_low == row.ci_low else ""
-    return f"Δ {row.diff_mean:+.3f}{interval}"
+    return "Δ " + format_interval((row.diff_mean, row.ci_low, row.ci_high), 3, mark=False)
 
 
 def mechanism_table(rows: Sequence[MechanismRow], arms: Sequence[str]) -> str:
@@ -188,15 +187,16 @@ def curve_table(points: Sequence[CurvePoint]) -> str:
     return "\n".join(lines)
 
 
-def format_interval(value: tuple[float, ...], digits: int = 2) -> str:
-    """``+m [+lo, +hi]`` with ▲ / ▼ when the interval excludes 0; ``-`` for NaN."""
+def format_interval(value: tuple[float, ...], digits: int = 2, mark: bool = True) -> str:
+    """``+m [+lo, +hi]``, with ▲ / ▼ when the interval excludes 0 (``mark``); ``+m`` alone when
+    the interval is NaN (one seed); ``-`` when the mean is NaN."""
     mean, low, high = value
     if mean != mean:
         return "-"
     if low != low:
         return f"{mean:+.{digits}f}"
-    mark = " ▲" if low > 0 else " ▼" if high < 0 else ""
-    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{mark}"
+    sign = (" ▲" if low > 0 else " ▼" if high < 0 else "") if mark else ""
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]{sign}"
 
 
 def format_share(value: float) -> str:
