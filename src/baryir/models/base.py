@@ -16,8 +16,6 @@ from baryir.models.padding import crop_to, pad_to_multiple
 
 __all__ = ["Configurable", "RestorationModel", "config_fields"]
 
-STRIDE = 8
-
 
 def config_fields(cls: type) -> list[str]:
     """The constructor arguments of ``cls``: the names a config holds."""
@@ -75,25 +73,28 @@ class Configurable(nn.Module):
 class RestorationModel(Configurable, ABC):
     """A network ``(B, C, H, W) -> RestorationOutput`` that works at any ``H, W``.
 
-    Subclasses implement :meth:`forward_padded` on inputs whose sides are multiples of 8 and
-    set ``has_barycenter`` and ``latent_channels`` (``config`` is recorded, see
-    :class:`Configurable`).
+    Subclasses implement :meth:`forward_padded` on inputs whose sides are multiples of
+    :attr:`stride` and set ``has_barycenter`` and ``latent_channels`` (``config`` is recorded,
+    see :class:`Configurable`).
     Every network ends with ``decoder.output`` (the last projection) plus the input (the
     global residual), so :meth:`init_identity` makes it return its input exactly.
     """
 
     has_barycenter: bool = False
+    stride: int = 8
+    """Input sides are padded to a multiple of this (the network's total downsampling)."""
     latent_channels: int
     in_channels: int
 
     def forward(self, x: Tensor) -> RestorationOutput:
-        """Restore ``x`` ``(B, C, H, W)`` in [0, 1]; pads to a multiple of 8 and crops back."""
+        """Restore ``x`` ``(B, C, H, W)`` in [0, 1]; pads to a multiple of :attr:`stride` and
+        crops back."""
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{type(self).__name__}: expected input (B, {self.in_channels}, H, W), "
                 f"got {tuple(x.shape)}"
             )
-        padded, size = pad_to_multiple(x, STRIDE)
+        padded, size = pad_to_multiple(x, self.stride)
         out = self.forward_padded(padded)
         # A new tuple rather than ``_replace``: torch.compile (dynamo) cannot trace ``_replace``.
         return RestorationOutput(
