@@ -112,7 +112,7 @@ def test_bad_input_shape() -> None:
 
 def test_overrides() -> None:
     model = create_model("baryir-tiny", dim=8, residual_skip_scale=0.5)
-    assert model_config(model)["dim"] == 8 and model.residual_skip_scale == 0.5
+    assert model_config(model)["dim"] == 8 and model.head.residual_skip_scale == 0.5
     assert model.latent_channels == 64
 
 
@@ -153,6 +153,7 @@ def test_config_is_the_constructor_call() -> None:
         "num_refinement_blocks": 1,
         "heads": [1, 2, 4, 8],
         "ffn_expansion_factor": 2.0,
+        "decoder_in_channels": None,
     }
     for name in list_models():
         preset = registry._MODELS.get(name)
