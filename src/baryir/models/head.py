@@ -96,7 +96,8 @@ class BarycenterHead(nn.Module):
         num_barycenter_blocks: Restormer blocks of the barycenter map ``T``.
         barycenter_heads: attention heads of those blocks.
         residual_blocks: blocks of each residual stage, deepest first.
-        residual_heads: attention heads of each residual stage, deepest first.
+        residual_heads: attention heads of each residual stage, deepest first (unused by a
+            stage of 0 blocks).
         ffn_expansion_factor: GDFN hidden width factor.
         residual_skip_scale: weight of the corrections added to the skips.
         prompt_dim: ``None``, or the channels of a prompt generated from ``z`` and appended to
