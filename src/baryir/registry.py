@@ -30,9 +30,10 @@ class Registry(Generic[T]):
         self.kind = kind
         self._entries: dict[str, T] = {}
 
-    def add(self, name: str, entry: T) -> None:
-        """Register ``entry`` under ``name``; a name registered twice is an error."""
-        if name in self._entries:
+    def add(self, name: str, entry: T, replace: bool = False) -> None:
+        """Register ``entry`` under ``name``; a name registered twice is an error unless
+        ``replace`` (the same definition run again, e.g. a module imported again)."""
+        if name in self._entries and not replace:
             raise ValueError(f"{self.kind} {name!r} is already registered")
         self._entries[name] = entry
 

@@ -78,11 +78,11 @@ def test_barynet_mapping_examples() -> None:
         "encoder.patch_embed.proj.weight",
         "encoder.level1.0.norm1.weight",
         "encoder.down3.conv.weight",
-        "latent_norm.bias",
-        "barycenter_map.7.attn.temperature",
-        "residual_decoder.stage3.up.conv.weight",
-        "residual_decoder.stage2.proj_in.weight",
-        "residual_decoder.stage1.blocks.5.ffn.project_out.weight",
+        "head.latent_norm.bias",
+        "head.barycenter_map.7.attn.temperature",
+        "head.residual_decoder.0.up.conv.weight",
+        "head.residual_decoder.1.proj_in.weight",
+        "head.residual_decoder.2.blocks.5.ffn.project_out.weight",
         "decoder.level3.transition.block.attn.qkv.weight",
         "decoder.level1.transition.reduce.weight",
         "decoder.level3.fuse.weight",
@@ -112,7 +112,9 @@ def test_load_and_convert_file(tmp_path: Path) -> None:
     torch.save({"params": {f"net.{k}": v for k, v in released.items()}, "epoch": 3}, path)
     model = load_official_checkpoint(path)
     assert isinstance(model, BaryNet)
-    torch.testing.assert_close(model.latent_norm.weight, released["LN.body.weight"], rtol=0, atol=0)
+    torch.testing.assert_close(
+        model.head.latent_norm.weight, released["LN.body.weight"], rtol=0, atol=0
+    )
     dst = convert_official_checkpoint(path, tmp_path / "out" / "baryir.safetensors")
     sidecar = json.loads(dst.with_suffix(".json").read_text())
     assert sidecar["model"] == "baryir" and sidecar["config"]["dim"] == 48
@@ -123,7 +125,7 @@ def test_load_and_convert_file(tmp_path: Path) -> None:
     # A released file handed straight to create_model is converted on the fly.
     direct = create_model("baryir", weights=path)
     torch.testing.assert_close(
-        direct.latent_norm.weight, released["LN.body.weight"], rtol=0, atol=0
+        direct.head.latent_norm.weight, released["LN.body.weight"], rtol=0, atol=0
     )
 
 

@@ -1,11 +1,13 @@
-"""Restoration networks (plain ``nn.Module``s): BaryNet, Restormer, PromptIR, the dual
-potentials, the model registry (presets: ``list_models``) and the one weights loader
-(``load_model``)."""
+"""Restoration networks (plain ``nn.Module``s): the encoder-decoder protocol
+(``EncoderDecoder``) and the barycenter head any of them carries (``BarycenterHead``); BaryNet,
+Restormer, PromptIR, the dual potentials, the model registry (presets: ``list_models``) and
+the one weights loader (``load_model``)."""
 
 from baryir.models.barynet import BaryNet
 from baryir.models.barynet_promptir import BaryNetP as BaryNetP  # deprecated: warns on use
-from baryir.models.base import Configurable, RestorationModel
+from baryir.models.base import Configurable, EncoderDecoder, RestorationModel
 from baryir.models.dual_potentials import DualPotentials
+from baryir.models.head import BarycenterHead, HeadOutput
 from baryir.models.official import convert_official_state_dict
 from baryir.models.output import RestorationOutput
 from baryir.models.padding import crop_to, pad_to_multiple
@@ -24,8 +26,11 @@ from baryir.models.restormer import Restormer
 
 __all__ = [
     "BaryNet",
+    "BarycenterHead",
     "Configurable",
     "DualPotentials",
+    "EncoderDecoder",
+    "HeadOutput",
     "PromptIR",
     "RestorationModel",
     "RestorationOutput",

@@ -1,4 +1,5 @@
-"""Restormer encoder and decoder, shared by Restormer, PromptIR and BaryNet."""
+"""The Restormer-family backbone (encoder, latent, decoder), shared by Restormer, PromptIR and
+BaryNet."""
 
 from __future__ import annotations
 
@@ -7,9 +8,25 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
+from baryir.models.base import EncoderDecoder
 from baryir.models.layers import Downsample, PatchEmbed, PromptGenBlock, Upsample, make_blocks
 
-__all__ = ["Decoder", "DecoderLevel", "Encoder", "LevelTransition", "build_transitions"]
+__all__ = [
+    "Decoder",
+    "DecoderLevel",
+    "Encoder",
+    "LevelTransition",
+    "RestormerBackbone",
+    "build_transitions",
+    "check_lengths",
+]
+
+
+def check_lengths(name: str, **sequences: tuple[Sequence[int], int]) -> None:
+    """Raise a ``ValueError`` when a sequence argument does not have its expected length."""
+    for arg, (value, length) in sequences.items():
+        if len(value) != length:
+            raise ValueError(f"{name}: {arg} needs {length} values, got {list(value)}")
 
 
 class Encoder(nn.Module):
@@ -141,8 +158,8 @@ class Decoder(nn.Module):
     """Three decoder levels, refinement blocks and the 3x3 output conv.
 
     Channels follow Restormer: level 3 at ``4dim``, level 2 at ``2dim``, level 1 and refinement
-    at ``2dim``. Without transitions (Restormer) level 3 upsamples the ``8dim`` latent; with
-    transitions (PromptIR, BaryNet) each level starts with its :class:`LevelTransition`.
+    at ``2dim``. Without transitions (Restormer) level 3 upsamples its ``in_channels`` input;
+    with transitions (PromptIR, BaryNet) each level starts with its :class:`LevelTransition`.
 
     Args:
         dim: encoder level-1 channels.
@@ -152,6 +169,7 @@ class Decoder(nn.Module):
         heads: heads at levels 1, 2, 3.
         ffn_expansion_factor: GDFN hidden width factor.
         transitions: ``None`` or the transitions of levels 1, 2, 3.
+        in_channels: channels of ``x`` without transitions (default ``8dim``, the latent's).
 
     Shape:
         ``x (B, C, H/8, W/8)``, skips ``(e3, e2, e1)`` -> ``(B, out_channels, H, W)`` (before
@@ -167,11 +185,12 @@ class Decoder(nn.Module):
         heads: Sequence[int],
         ffn_expansion_factor: float,
         transitions: Sequence[LevelTransition] | None = None,
+        in_channels: int | None = None,
     ) -> None:
         super().__init__()
         t1, t2, t3 = transitions if transitions is not None else (None, None, None)
         ffn = ffn_expansion_factor
-        up3 = t3.out_channels if t3 is not None else dim * 8
+        up3 = t3.out_channels if t3 is not None else in_channels or dim * 8
         self.level3 = DecoderLevel(up3, dim * 4, dim * 4, num_blocks[2], heads[2], ffn, t3)
         up2 = t2.out_channels if t2 is not None else dim * 4
         self.level2 = DecoderLevel(up2, dim * 2, dim * 2, num_blocks[1], heads[1], ffn, t2)
@@ -207,3 +226,77 @@ def build_transitions(
         LevelTransition(c_in, c_out, num_heads, ffn_expansion_factor, prompt)
         for c_in, c_out, prompt in zip(in_channels, out_channels, prompts, strict=True)
     ]
+
+
+class RestormerBackbone(EncoderDecoder):
+    """Restormer's encoder, latent blocks and decoder as an :class:`EncoderDecoder`.
+
+    The base of :class:`~baryir.models.Restormer`, :class:`~baryir.models.PromptIR` and
+    :class:`~baryir.models.BaryNet`: each constructor calls :meth:`build_encoder` and
+    :meth:`build_decoder` (in the order that keeps the released initialisation) with its own
+    sizes, with or without level transitions and prompts. The latent is the output of the
+    latent blocks at ``H/8`` (``8dim``); the skips are ``(e3, e2, e1)`` (``4dim, 2dim, dim``).
+    """
+
+    stride = 8
+
+    def build_encoder(
+        self,
+        in_channels: int,
+        dim: int,
+        num_blocks: Sequence[int],
+        heads: Sequence[int],
+        ffn_expansion_factor: float,
+    ) -> None:
+        """Patch embedding, three encoder levels and the latent blocks (``num_blocks[3]``)."""
+        check_lengths(type(self).__name__, num_blocks=(num_blocks, 4), heads=(heads, 4))
+        self.in_channels = in_channels
+        self.latent_channels = dim * 8
+        self.skip_channels = (dim * 4, dim * 2, dim)
+        self.encoder = Encoder(in_channels, dim, num_blocks[:3], heads[:3], ffn_expansion_factor)
+        self.latent = make_blocks(num_blocks[3], dim * 8, heads[3], ffn_expansion_factor)
+
+    def build_decoder(
+        self,
+        dim: int,
+        num_blocks: Sequence[int],
+        num_refinement_blocks: int,
+        heads: Sequence[int],
+        ffn_expansion_factor: float,
+        decoder_in_channels: int | None,
+        transition_heads: int | None = None,
+        prompts: Sequence[PromptGenBlock | None] = (None, None, None),
+    ) -> None:
+        """The decoder taking ``decoder_in_channels`` (default ``8dim``) at the bottleneck;
+        with ``transition_heads``, each level starts with a :class:`LevelTransition` (and the
+        prompt block of that level, levels 1, 2, 3)."""
+        width = self.latent_channels if decoder_in_channels is None else decoder_in_channels
+        self.decoder_in_channels = width
+        ffn = ffn_expansion_factor
+        transitions = (
+            None
+            if transition_heads is None
+            else build_transitions(dim, (dim * 2, dim * 4, width), transition_heads, ffn, prompts)
+        )
+        self.decoder = Decoder(
+            dim,
+            self.in_channels,
+            num_blocks[:3],
+            num_refinement_blocks,
+            heads[:3],
+            ffn,
+            transitions,
+            width,
+        )
+
+    @property
+    def output_projection(self) -> nn.Conv2d:  # type: ignore[override]
+        """The decoder's last 3x3 conv."""
+        return self.decoder.output
+
+    def encode(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
+        e1, e2, e3, x4 = self.encoder(x)
+        return self.latent(x4), (e3, e2, e1)
+
+    def decode(self, features: Tensor, skips: tuple[Tensor, ...]) -> Tensor:
+        return self.decoder(features, skips)

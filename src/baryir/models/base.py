@@ -1,4 +1,5 @@
-"""Base classes of the networks: the recorded constructor config, input checks, padding."""
+"""Base classes of the networks: the recorded constructor config, input checks, padding, and
+the encoder-decoder protocol a barycenter head sits on."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import functools
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -14,7 +15,10 @@ from torch import Tensor, nn
 from baryir.models.output import RestorationOutput
 from baryir.models.padding import crop_to, pad_to_multiple
 
-__all__ = ["Configurable", "RestorationModel", "config_fields"]
+if TYPE_CHECKING:
+    from baryir.models.head import BarycenterHead
+
+__all__ = ["Configurable", "EncoderDecoder", "RestorationModel", "config_fields"]
 
 
 def config_fields(cls: type) -> list[str]:
@@ -74,10 +78,10 @@ class RestorationModel(Configurable, ABC):
     """A network ``(B, C, H, W) -> RestorationOutput`` that works at any ``H, W``.
 
     Subclasses implement :meth:`forward_padded` on inputs whose sides are multiples of
-    :attr:`stride` and set ``has_barycenter`` and ``latent_channels`` (``config`` is recorded,
-    see :class:`Configurable`).
-    Every network ends with ``decoder.output`` (the last projection) plus the input (the
-    global residual), so :meth:`init_identity` makes it return its input exactly.
+    :attr:`stride`, set ``in_channels`` and ``latent_channels`` and name their last projection
+    before the global residual :attr:`output_projection` (a submodule or a property), so
+    :meth:`init_identity` makes them return their input exactly (``config`` is recorded, see
+    :class:`Configurable`). Encoder-decoders subclass :class:`EncoderDecoder` instead.
     """
 
     has_barycenter: bool = False
@@ -85,6 +89,8 @@ class RestorationModel(Configurable, ABC):
     """Input sides are padded to a multiple of this (the network's total downsampling)."""
     latent_channels: int
     in_channels: int
+    output_projection: nn.Conv2d
+    """The last projection before the global residual (what :meth:`init_identity` zeroes)."""
 
     def forward(self, x: Tensor) -> RestorationOutput:
         """Restore ``x`` ``(B, C, H, W)`` in [0, 1]; pads to a multiple of :attr:`stride` and
@@ -101,11 +107,6 @@ class RestorationModel(Configurable, ABC):
             crop_to(out.restored, size), out.source_latent, out.barycenter, out.residual
         )
 
-    @property
-    def output_projection(self) -> nn.Conv2d:
-        """The last projection before the global residual (``decoder.output``)."""
-        return self.decoder.output
-
     @torch.no_grad()
     def init_identity(self) -> None:
         """Zero the output projection: the network then returns its input exactly.
@@ -121,4 +122,85 @@ class RestorationModel(Configurable, ABC):
 
     @abstractmethod
     def forward_padded(self, x: Tensor) -> RestorationOutput:
-        """Run the network on ``x`` ``(B, C, H, W)`` with ``H, W`` multiples of 8."""
+        """Run the network on ``x`` ``(B, C, H, W)`` with ``H, W`` multiples of :attr:`stride`."""
+
+
+class EncoderDecoder(RestorationModel):
+    """A backbone that encodes to a bottleneck latent and skips, and decodes back.
+
+    The protocol every encoder-decoder of :mod:`baryir.models` shares, so that any of them
+    carries a :class:`~baryir.models.head.BarycenterHead`. A subclass calls
+    ``super().__init__()`` first, sets :attr:`stride` (class attribute), ``in_channels``,
+    :attr:`latent_channels`, :attr:`skip_channels` and :attr:`decoder_in_channels` (its
+    constructor argument ``decoder_in_channels: int | None = None``, default
+    ``latent_channels``: the width of what :meth:`decode` receives at the bottleneck), names
+    :attr:`output_projection` and implements :meth:`encode` and :meth:`decode`.
+
+    The forward is written once here: ``decode(*encode(x)) + x``; with a head
+    (:meth:`attach_head`) the decoder gets the head's features and corrected skips, and the
+    output carries ``z, b, r`` (:attr:`has_barycenter` is then true).
+
+    Example (a backbone carrying the head, built from primitive arguments)::
+
+        class BaryToyNet(ToyNet):
+            def __init__(self, width: int = 8, residual_skip_scale: float = 0.8) -> None:
+                super().__init__(width, decoder_in_channels=2 * 4 * width)
+                self.attach_head(BarycenterHead(self.latent_channels, self.skip_channels, ...))
+    """
+
+    latent_channels: int
+    """Channels of the bottleneck latent."""
+    skip_channels: tuple[int, ...]
+    """Channels of the skips :meth:`encode` returns, deepest first."""
+    decoder_in_channels: int
+    """Channels of the bottleneck features :meth:`decode` takes."""
+    head: BarycenterHead | None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.head = None
+
+    @property
+    def has_barycenter(self) -> bool:  # type: ignore[override]
+        """Whether the network carries a barycenter head (its output has ``b`` and ``r``)."""
+        return self.head is not None
+
+    @abstractmethod
+    def encode(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """``x (B, C, H, W)`` -> latent ``(B, latent_channels, H/stride, W/stride)`` and the
+        skips, deepest first (``skip_channels``, each at twice the previous resolution)."""
+
+    @abstractmethod
+    def decode(self, features: Tensor, skips: tuple[Tensor, ...]) -> Tensor:
+        """Bottleneck ``features (B, decoder_in_channels, h, w)`` and the skips -> the image
+        correction ``(B, C, H, W)`` (before the global residual)."""
+
+    def attach_head(self, head: BarycenterHead) -> None:
+        """Carry ``head`` at the bottleneck; its widths must be this backbone's."""
+        name = type(self).__name__
+        if head.latent_channels != self.latent_channels:
+            raise ValueError(
+                f"{name}: the head takes {head.latent_channels} latent channels, "
+                f"the backbone's latent has {self.latent_channels}"
+            )
+        if head.skip_channels != tuple(self.skip_channels):
+            raise ValueError(
+                f"{name}: the head corrects skips of {list(head.skip_channels)} channels, "
+                f"the backbone's are {list(self.skip_channels)}"
+            )
+        width = getattr(self, "decoder_in_channels", head.out_channels)
+        if head.out_channels != width:
+            raise ValueError(
+                f"{name}: the head hands {head.out_channels} channels to the decoder, which "
+                f"takes {width} (build the backbone with decoder_in_channels={head.out_channels})"
+            )
+        self.head = head
+
+    def forward_padded(self, x: Tensor) -> RestorationOutput:
+        """``decode(encode(x)) + x``, through the head when there is one."""
+        latent, skips = self.encode(x)
+        if self.head is None:
+            return RestorationOutput(self.decode(latent, skips) + x, latent)
+        out = self.head(latent, skips)
+        restored = self.decode(out.features, out.skips) + x
+        return RestorationOutput(restored, out.source_latent, out.barycenter, out.residual)

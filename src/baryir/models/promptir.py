@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from torch import Tensor
-
-from baryir.models.backbone import Decoder, Encoder, build_transitions
-from baryir.models.barynet import check_lengths
-from baryir.models.base import RestorationModel
-from baryir.models.layers import PromptGenBlock, make_blocks
-from baryir.models.output import RestorationOutput
+from baryir.models.backbone import RestormerBackbone, check_lengths
+from baryir.models.layers import PromptGenBlock
 from baryir.models.registry import TINY, TINY_PROMPTS, register_model
 
 __all__ = ["PromptIR"]
@@ -18,7 +13,7 @@ __all__ = ["PromptIR"]
 
 @register_model("promptir")
 @register_model("promptir-tiny", **TINY, **TINY_PROMPTS)
-class PromptIR(RestorationModel):
+class PromptIR(RestormerBackbone):
     """PromptIR: Restormer with a prompt block before each decoder level.
 
     Level ``k`` of the decoder starts with ``cat[x, prompt_k(x)] -> block -> 1x1``, then
@@ -37,6 +32,8 @@ class PromptIR(RestorationModel):
         prompt_dims: prompt channels at levels 1, 2, 3.
         prompt_sizes: prompt sides at levels 1, 2, 3.
         num_prompts: prompts per prompt block.
+        decoder_in_channels: channels the decoder takes at the bottleneck (default ``8dim``,
+            the latent's; level 3's prompt is generated from them).
 
     Shape:
         ``(B, C, H, W) -> RestorationOutput`` with ``source_latent`` the latent
@@ -55,31 +52,25 @@ class PromptIR(RestorationModel):
         prompt_dims: Sequence[int] = (64, 128, 320),
         prompt_sizes: Sequence[int] = (64, 32, 16),
         num_prompts: int = 5,
+        decoder_in_channels: int | None = None,
     ) -> None:
         super().__init__()
-        check_lengths(
-            type(self).__name__,
-            num_blocks=(num_blocks, 4),
-            heads=(heads, 4),
-            prompt_dims=(prompt_dims, 3),
-            prompt_sizes=(prompt_sizes, 3),
-        )
-        self.in_channels = in_channels
-        self.latent_channels = dim * 8
+        name = type(self).__name__
+        check_lengths(name, prompt_dims=(prompt_dims, 3), prompt_sizes=(prompt_sizes, 3))
         ffn = ffn_expansion_factor
-        widths = (dim * 2, dim * 4, dim * 8)
+        widths = (dim * 2, dim * 4, decoder_in_channels or dim * 8)
         prompts = [
             PromptGenBlock(d, s, c, num_prompts)
             for d, s, c in zip(prompt_dims, prompt_sizes, widths, strict=True)
         ]
-        self.encoder = Encoder(in_channels, dim, num_blocks[:3], heads[:3], ffn)
-        self.latent = make_blocks(num_blocks[3], dim * 8, heads[3], ffn)
-        transitions = build_transitions(dim, widths, transition_heads, ffn, prompts)
-        self.decoder = Decoder(
-            dim, in_channels, num_blocks[:3], num_refinement_blocks, heads[:3], ffn, transitions
+        self.build_encoder(in_channels, dim, num_blocks, heads, ffn)
+        self.build_decoder(
+            dim,
+            num_blocks,
+            num_refinement_blocks,
+            heads,
+            ffn,
+            decoder_in_channels,
+            transition_heads,
+            prompts,
         )
-
-    def forward_padded(self, x: Tensor) -> RestorationOutput:
-        e1, e2, e3, x4 = self.encoder(x)
-        z = self.latent(x4)
-        return RestorationOutput(self.decoder(z, (e3, e2, e1)) + x, z)

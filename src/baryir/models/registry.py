@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,10 @@ def register_model(name: str, **overrides: Any) -> Callable[[M], M]:
     """Class decorator: register the preset ``name``, the class built with ``overrides``.
 
     Stack one decorator per preset on the class they build; the arguments are checked against
-    the constructor's signature when the class is defined.
+    the constructor's signature when the class is defined. Works from user code: a class of
+    the user's own module registers the same way, and the same class defined again (its
+    module imported again, a notebook cell run again) replaces its entry; another class under
+    a taken name is an error.
 
     Example:
         >>> @register_model("restormer-small", dim=24)  # doctest: +SKIP
@@ -100,10 +104,16 @@ def register_model(name: str, **overrides: Any) -> Callable[[M], M]:
         unknown = sorted(set(overrides) - set(config_fields(cls)))
         if unknown:
             raise ValueError(f"register_model({name!r}): {cls.__name__} has no arguments {unknown}")
-        _MODELS.add(name, ModelPreset(cls, overrides))
+        again = name in _MODELS and _definition(_MODELS.get(name).cls) == _definition(cls)
+        _MODELS.add(name, ModelPreset(cls, overrides), replace=again)
         return cls
 
     return decorator
+
+
+def _definition(cls: type) -> tuple[str | None, str]:
+    """Where ``cls`` is defined: its module's file (``None`` in a notebook) and its name."""
+    return getattr(sys.modules.get(cls.__module__), "__file__", None), cls.__qualname__
 
 
 def list_models() -> list[str]:

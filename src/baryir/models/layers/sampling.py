@@ -31,11 +31,15 @@ class Downsample(nn.Module):
 
 
 class Upsample(nn.Module):
-    """3x3 conv ``C -> 2C`` then ``PixelShuffle(2)``: ``(B, C, H, W) -> (B, C/2, 2H, 2W)``."""
+    """3x3 conv ``C -> 4C'`` then ``PixelShuffle(2)``: ``(B, C, H, W) -> (B, C', 2H, 2W)``.
 
-    def __init__(self, channels: int) -> None:
+    ``C' = out_channels``, by default ``C/2`` (Restormer's, a ``C -> 2C`` conv).
+    """
+
+    def __init__(self, channels: int, out_channels: int | None = None) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(channels, channels * 2, kernel_size=3, padding=1, bias=False)
+        out = channels // 2 if out_channels is None else out_channels
+        self.conv = nn.Conv2d(channels, out * 4, kernel_size=3, padding=1, bias=False)
         self.shuffle = nn.PixelShuffle(2)
 
     def forward(self, x: Tensor) -> Tensor:
