@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from torch import Tensor, nn
 from baryir.deprecation import warn_deprecated
 from baryir.io.checkpoint import CheckpointError, export_weights, load_weights
 from baryir.models.base import config_fields
+from baryir.models.detect import Peer, detect_peer
 from baryir.models.dual_potentials import DualPotentials
 from baryir.models.official import (
     RELEASED_PRESETS,
@@ -209,6 +211,11 @@ def _from_file(
     elif arch is None and not stored:  # a file that names its network is one of ours
         with contextlib.suppress(ValueError):
             arch = detect_official_arch(state_dict)
+    peer = detect_peer(state_dict) if arch is None and not stored else None
+    if peer is not None:
+        name = name or _peer_preset(peer)
+        logger.info("%s holds the authors' %s; recognised %s", path, name, peer.config)
+        state_dict, stored = peer.state_dict, {"config": peer.config}
     if arch is not None:
         logger.info("%s holds the authors' released names; converting (%s)", path, arch)
         state_dict = convert_official_state_dict(state_dict, arch)
@@ -216,13 +223,27 @@ def _from_file(
         if name == POTENTIALS:
             stored = {"config": potentials_config(state_dict)}
     if name is None:
+        keys = sorted(state_dict)
         raise CheckpointError(
-            f"{path}: the file does not say which network it holds; pass a registry name "
-            f"(--model NAME), one of {list_models()}"
+            f"{path}: the file does not say which network it holds and its {len(keys)} keys "
+            f"({keys[:4]}{' ...' if len(keys) > 4 else ''}) match no known network; pass a "
+            f"registry name (--model NAME)"
         )
     model = _build(name, stored.get("config") or {}, overrides)
     load_strict(model, state_dict, path)
     return model
+
+
+def _peer_preset(peer: Peer) -> str:
+    """The preset of ``peer``'s class whose arguments its tensors give, else the first."""
+    for name in peer.presets:
+        preset = _preset(name)
+        defaults = {k: p.default for k, p in inspect.signature(preset.cls).parameters.items()}
+        arguments = {**defaults, **preset.kwargs}
+        plain = {k: list(v) if isinstance(v, tuple) else v for k, v in arguments.items()}
+        if all(plain.get(k) == v for k, v in peer.config.items()):
+            return name
+    return peer.presets[0]
 
 
 def load_strict(model: nn.Module, state_dict: dict[str, Tensor], source: str | Path) -> None:
