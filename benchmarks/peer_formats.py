@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 
@@ -24,11 +25,18 @@ from torch import Tensor, nn
 
 __all__ = [
     "adair_authors_state_dict",
+    "reference_path",
     "reference_small",
     "reference_tensors",
     "write_adair_ckpt",
     "write_nafnet_pth",
 ]
+
+
+def reference_path(name: str) -> Path:
+    """``shared/reference/peers/<name>`` (``$BARYIR_SHARED``, else ``../shared`` of the repo)."""
+    shared = os.environ.get("BARYIR_SHARED", Path(__file__).resolve().parents[1].parent / "shared")
+    return Path(shared) / "reference" / "peers" / name
 
 
 def reference_tensors(path: Path, device: str = "meta") -> dict[str, Tensor]:

@@ -3,7 +3,6 @@ and shapes equal to the released configurations', the frequency split's maths.""
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from baryir.models.registry import load_strict
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from peer_formats import (  # noqa: E402
     adair_authors_state_dict,
+    reference_path,
     reference_small,
     reference_tensors,
 )
@@ -31,8 +31,7 @@ RELEASED = {
 
 
 def peers_reference(name: str) -> Path:
-    shared = os.environ.get("BARYIR_SHARED", Path(__file__).resolve().parents[2].parent / "shared")
-    path = Path(shared) / "reference" / "peers" / name
+    path = reference_path(name)
     if not path.is_file():
         pytest.skip(f"peer reference {path} not found (set BARYIR_SHARED)")
     return path

@@ -38,14 +38,15 @@ ADAIR_UNUSED = re.compile(r"fre[123]\.(conv|score_gen)\.")
 """Two convs of each frequency module that the authors' forward never uses."""
 
 
-NAFNET_PRESETS = ("nafnet-sidd-32", "nafnet-sidd-64", "nafnet-gopro-64", "nafnet-tiny")
-ADAIR_PRESETS = ("adair", "adair-tiny")
+NAFNET_PRESETS = ("nafnet-sidd-32", "nafnet-sidd-64", "nafnet-gopro-64", "nafnet-tiny", "nafnet")
+ADAIR_PRESETS = ("adair-tiny", "adair")
 
 
 @dataclass(frozen=True)
 class Peer:
     """A recognised peer: its class's presets (the loader names it after the one whose
-    arguments ``config`` are, else the first), constructor arguments and renamed tensors."""
+    arguments ``config`` are, else the last: the class's own), constructor arguments and
+    renamed tensors."""
 
     presets: tuple[str, ...]
     config: dict[str, Any]

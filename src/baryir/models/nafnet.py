@@ -75,6 +75,7 @@ def _blocks(count: int, channels: int) -> nn.Sequential:
     return nn.Sequential(*(NAFBlock(channels) for _ in range(count)))
 
 
+@register_model("nafnet")
 @register_model("nafnet-sidd-32", width=32)
 @register_model("nafnet-sidd-64", width=64)
 @register_model(
@@ -92,7 +93,8 @@ class NAFNet(RestorationModel):
     ``width * 2^len(enc_blk_nums)`` channels (the bottleneck); decoder stage ``i``: 1x1 conv
     ``c -> 2c`` and PixelShuffle(2) to ``c/2``, the skip added, blocks; ``ending`` 3x3 conv.
     Defaults give the released SIDD width-32 network (presets ``nafnet-sidd-32``,
-    ``nafnet-sidd-64``, ``nafnet-gopro-64`` for the three releases, and ``nafnet-tiny``).
+    ``nafnet-sidd-64``, ``nafnet-gopro-64`` for the three releases, ``nafnet-tiny``, and
+    ``nafnet``: the class, the name of a file of any other size).
 
     Args:
         in_channels: image channels (the authors' ``img_channel``).

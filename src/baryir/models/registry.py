@@ -206,16 +206,16 @@ def _from_file(
     stored = stored or {}
     if name_from_file:
         name = stored.get("model") or name
-    if arch is None and released:
+    peer = detect_peer(state_dict) if arch is None and not stored else None
+    if peer is not None:  # NAFNet's, AdaIR's: the tensors give the size
+        name = name or _peer_preset(peer)
+        logger.info("%s holds the authors' %s; recognised %s", path, name, peer.config)
+        state_dict, stored = peer.state_dict, {"config": peer.config}
+    elif arch is None and released:
         arch = detect_official_arch(state_dict)
     elif arch is None and not stored:  # a file that names its network is one of ours
         with contextlib.suppress(ValueError):
             arch = detect_official_arch(state_dict)
-    peer = detect_peer(state_dict) if arch is None and not stored else None
-    if peer is not None:
-        name = name or _peer_preset(peer)
-        logger.info("%s holds the authors' %s; recognised %s", path, name, peer.config)
-        state_dict, stored = peer.state_dict, {"config": peer.config}
     if arch is not None:
         logger.info("%s holds the authors' released names; converting (%s)", path, arch)
         state_dict = convert_official_state_dict(state_dict, arch)
@@ -235,7 +235,7 @@ def _from_file(
 
 
 def _peer_preset(peer: Peer) -> str:
-    """The preset of ``peer``'s class whose arguments its tensors give, else the first."""
+    """The preset of ``peer``'s class whose arguments its tensors give, else the last."""
     for name in peer.presets:
         preset = _preset(name)
         defaults = {k: p.default for k, p in inspect.signature(preset.cls).parameters.items()}
@@ -243,7 +243,7 @@ def _peer_preset(peer: Peer) -> str:
         plain = {k: list(v) if isinstance(v, tuple) else v for k, v in arguments.items()}
         if all(plain.get(k) == v for k, v in peer.config.items()):
             return name
-    return peer.presets[0]
+    return peer.presets[-1]
 
 
 def load_strict(model: nn.Module, state_dict: dict[str, Tensor], source: str | Path) -> None:
