@@ -54,6 +54,24 @@ def test_identity_init_zeroes_the_last_conv(name: str) -> None:
     assert torch.equal(model(x).restored, x)
 
 
+@pytest.mark.parametrize("name", sorted(PEERS))
+def test_tiny_peer_trains(name: str) -> None:
+    """Every parameter but AdaIR's rate convs is in the graph; the gates the authors start at 0 (NAFNet's beta and
+    gamma, AdaIR's para1: fresh blocks are identities) get a gradient, which opens the rest."""
+    model = peer(name).train()
+    out = model(torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(3)))
+    stride = PEERS[name]
+    assert out.restored.shape == (2, 3, 37, 53)
+    assert out.source_latent.shape == (2, model.latent_channels, -(-37 // stride), -(-53 // stride))
+    out.restored.square().mean().backward()
+    # AdaIR's rates pass through an integer truncation (the box's half sides), as the authors'
+    # do: its rate_conv never gets a gradient
+    no_grad = [n for n, p in model.named_parameters() if p.grad is None]
+    assert no_grad == [n for n, _ in model.named_parameters() if ".rate_conv." in n]
+    gates = [p for n, p in model.named_parameters() if n.endswith(("beta", "gamma", "para1"))]
+    assert gates and all(p.grad.abs().sum() > 0 for p in gates)
+
+
 @pytest.fixture(scope="module")
 def clean(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("clean")

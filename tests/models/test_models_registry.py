@@ -32,6 +32,8 @@ PRESETS = {
     "baryir-promptir",
     "baryir-promptir-tiny",
 }
+PEERS = {"nafnet", "nafnet-sidd-32", "nafnet-sidd-64", "nafnet-gopro-64", "nafnet-tiny"}
+PEERS |= {"adair", "adair-tiny"}  # tested in test_models_peers*.py (their strides and inits)
 FULL_SIZES = {
     "baryir": 53_549_774,  # released 53,765,070 less the six unused convs (215,296)
     "promptir": 35_376_967,  # released 35,592,263 less the same six convs
@@ -46,7 +48,7 @@ def count(model: torch.nn.Module) -> int:
 
 
 def test_list_models() -> None:
-    assert set(list_models()) == PRESETS
+    assert set(list_models()) == PRESETS | PEERS
 
 
 @pytest.mark.parametrize("name", sorted(FULL_SIZES))
