@@ -173,7 +173,10 @@ def load_model(path: str | Path, name: str | None = None, arch: Arch | None = No
         path: a Lightning ``.ckpt`` written by ``baryir fit`` (its ``model.`` weights and the
             preset in its hyper-parameters), an exported ``.safetensors`` (its JSON config), or
             the authors' released ``.pth``/``.pt`` (recognised from its parameter names and
-            renamed, see :mod:`baryir.models.official`). Always read with ``weights_only=True``.
+            renamed, see :mod:`baryir.models.official`), or a peer's file as its authors ship
+            it (NAFNet's BasicSR ``.pth``, AdaIR's Lightning ``.ckpt``: the network and its
+            size recognised from the tensors, see :mod:`baryir.models.detect`). Never runs
+            code from the file (see :func:`baryir.io.checkpoint.load_weights`).
         name: registry name to use when the file does not say which network it holds.
         arch: for a released file: ``"barynet"`` (-> preset ``baryir``), ``"promptir"``
             (-> ``promptir``) or ``"potentials"`` (-> :class:`DualPotentials`); recognised
