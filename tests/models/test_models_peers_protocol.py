@@ -56,8 +56,8 @@ def test_identity_init_zeroes_the_last_conv(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(PEERS))
 def test_tiny_peer_trains(name: str) -> None:
-    """Every parameter but AdaIR's rate convs is in the graph; the gates the authors start at 0 (NAFNet's beta and
-    gamma, AdaIR's para1: fresh blocks are identities) get a gradient, which opens the rest."""
+    """Every parameter but AdaIR's rate convs is in the graph; the gates the authors start at 0
+    (NAFNet's beta and gamma, AdaIR's para1: fresh blocks are identities) get a gradient."""
     model = peer(name).train()
     out = model(torch.rand(2, 3, 37, 53, generator=torch.Generator().manual_seed(3)))
     stride = PEERS[name]
