@@ -14,7 +14,8 @@ REPO = Path(__file__).resolve().parents[2]
 def test_every_preset_has_an_entry_that_builds_it() -> None:
     for preset in list_models():
         entry = preset.replace("-", "_")
-        overrides = {"dim": 8} if "promptir" not in preset else {}
+        # a smaller width where the class has one (NAFNet's tiny is small already)
+        overrides = {"dim": 8} if "promptir" not in preset and "nafnet" not in preset else {}
         if preset.endswith("tiny") or preset == "restormer":
             model = torch.hub.load(str(REPO), entry, source="local", **overrides)
             assert model.preset_name == preset and not model.training

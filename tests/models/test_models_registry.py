@@ -32,6 +32,8 @@ PRESETS = {
     "baryir-promptir",
     "baryir-promptir-tiny",
 }
+PEERS = {"nafnet", "nafnet-sidd-32", "nafnet-sidd-64", "nafnet-gopro-64", "nafnet-tiny"}
+PEERS |= {"adair", "adair-tiny"}  # tested in test_models_peers*.py (their strides and inits)
 FULL_SIZES = {
     "baryir": 53_549_774,  # released 53,765,070 less the six unused convs (215,296)
     "promptir": 35_376_967,  # released 35,592,263 less the same six convs
@@ -50,7 +52,7 @@ def test_list_models() -> None:
     package = {
         n for n in list_models() if registry._MODELS.get(n).cls.__module__.startswith("baryir.")
     }
-    assert package == PRESETS
+    assert package == PRESETS | PEERS
 
 
 @pytest.mark.parametrize("name", sorted(FULL_SIZES))

@@ -1,6 +1,7 @@
-"""``baryir compare --ckpt CKPT --sets SPEC... --output DIR``: pictures of what a network does.
+"""``baryir compare --ckpt CKPT... --sets SPEC... --output DIR``: what networks do, side by side.
 
-Writes into ``--output``:
+Writes into ``--output`` (with several ``--ckpt``, of any architectures: one table of every
+network on every set, printed and written as ``results.csv``/``results.md``; otherwise):
 
 - ``comparison.png``: rows of degraded | restored | ground truth with PSNR captions, the first
   ``--images-per-set`` images of each set (scored with :func:`baryir.evaluation.runner.evaluate`,
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 def run(
     *,
-    ckpt: Path,
+    ckpt: list[Path],
     sets: list[str],
     output: Path,
     model: str | None = None,
@@ -42,7 +43,8 @@ def run(
     """Pictures of what a network does: a comparison grid and the embedding view of b and r.
 
     Args:
-        ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth.
+        ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth/.ckpt; with
+            several (any architectures), one table of every network on every set instead.
         sets: rows: test set specs (CBSD68:25 Rain100H ...) or suites (ood, a suite .yaml).
         output: folder for the pictures and tables.
         model: registry name if the weights carry none.
@@ -76,8 +78,23 @@ def run(
     check_device(device)
     check_output_folder(output)
     datasets = resolve_datasets(sets, root=root, seed=seed)
-    network = load_model(ckpt, model).to(device)
     protocol = EvalProtocol()
+    if len(ckpt) > 1:
+        networks = {_label(path, net := load_model(path, model)): net for path in ckpt}
+        if len(networks) < len(ckpt):
+            raise ValueError(f"compare: two --ckpt files share a name and network: {ckpt}")
+        results = {
+            label: evaluate(
+                net.to(device), datasets, protocol, max_images, tile=tile, tile_overlap=tile_overlap
+            )
+            for label, net in networks.items()
+        }
+        table = side_by_side(results)
+        columns = [f"{label} {metric}" for label in results for metric in ("psnr", "ssim")]
+        print(f"\nResults ({describe_protocol(protocol)}):\n{format_table(table, columns)}\n")
+        write_tables(table, output, columns)
+        return 0
+    network = load_model(ckpt[0], model).to(device)
     keeper = ExampleKeeper(images_per_set)
     results = evaluate(
         network,
@@ -112,3 +129,19 @@ def run(
         )
     print(f"wrote {picture}")
     return 0
+
+
+def _label(path: Path, network: object) -> str:
+    """``<file stem> (<preset>)``: a column of the side-by-side table."""
+    return f"{path.stem} ({getattr(network, 'preset_name', type(network).__name__)})"
+
+
+def side_by_side(results: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    """``{network: {set: scores}}`` -> ``{set: {"<network> psnr": .., "<network> ssim": ..}}``."""
+    table: dict[str, dict[str, float]] = {}
+    for label, rows in results.items():
+        for row, scores in rows.items():
+            table.setdefault(row, {}).update(
+                {f"{label} psnr": scores["psnr"], f"{label} ssim": scores["ssim"]}
+            )
+    return table

@@ -1,4 +1,5 @@
-"""Read checkpoints that pickle whole ``nn.Module`` objects, without running any of their code.
+"""Read checkpoints that pickle whole ``nn.Module`` objects (or a Lightning checkpoint whose
+hyper-parameters are objects), without running any of their code.
 
 The authors' trainer saves ``torch.save({"epoch": e, "BaryIR": net, "Pots": potentials})``:
 whole modules whose classes live in their ``model_bary.py``. Plain ``torch.load`` would import
@@ -158,6 +159,19 @@ def _modules_in(obj: Any) -> Iterator[tuple[str, StandIn]]:
                 yield str(key), value
 
 
+def _lightning_state_dict(obj: Any) -> dict[str, Tensor] | None:
+    """The tensors under ``state_dict`` of a Lightning checkpoint (it has
+    ``pytorch-lightning_version``) whose other entries hold objects (hyper-parameters such as
+    an ``argparse.Namespace``: inert stand-ins here), else ``None``."""
+    if not isinstance(obj, Mapping) or "pytorch-lightning_version" not in obj:
+        return None
+    state_dict = obj.get("state_dict")
+    if not isinstance(state_dict, Mapping):
+        return None
+    tensors = {str(k): v for k, v in state_dict.items() if isinstance(v, Tensor)}
+    return tensors or None
+
+
 def _reason(message: str) -> str:
     """The line of torch's weights-only error that says what was refused."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
@@ -170,8 +184,9 @@ def read_module_checkpoint(path: str | Path) -> ModuleCheckpoint | None:
 
     Reads a module pickled on its own (``torch.save(net)``) or the top-level entries of a dict
     that are modules (``{"BaryIR": net, "Pots": potentials, "epoch": 9}``; other entries are
-    ignored). Tensors are memory-mapped from the file (``mmap=True``), so a large file costs
-    little memory until its tensors are copied.
+    ignored), or, when there is no module, the ``state_dict`` of a Lightning checkpoint whose
+    hyper-parameters hold objects (AdaIR's, PromptIR's). Tensors are memory-mapped from the
+    file (``mmap=True``), so a large file costs little memory until its tensors are copied.
 
     Returns:
         the modules' state dicts, or ``None`` when the file holds no module (something else
@@ -201,13 +216,18 @@ def read_module_checkpoint(path: str | Path) -> ModuleCheckpoint | None:
         except pickle.UnpicklingError as error:
             raise pickle.UnpicklingError(_reason(str(error))) from None
     found = list(_modules_in(obj))
-    if not found:
+    lightning = None if found else _lightning_state_dict(obj)
+    if not found and lightning is None:
         return None
     called = sorted(name for cls, name in stand_ins if cls.called)
     if called:
         raise pickle.UnpicklingError(
             f"it asks to call {', '.join(called)} while unpickled, which a pickled module never "
             "does"
+        )
+    if lightning is not None:
+        return ModuleCheckpoint(
+            {"state_dict": lightning}, {"state_dict": "Lightning"}, sorted(names)
         )
     checkpoint = ModuleCheckpoint(
         {entry: module_state_dict(module) for entry, module in found},

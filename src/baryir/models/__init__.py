@@ -3,11 +3,13 @@
 Restormer, PromptIR, the dual potentials, the model registry (presets: ``list_models``) and
 the one weights loader (``load_model``)."""
 
+from baryir.models.adair import AdaIR
 from baryir.models.barynet import BaryNet
 from baryir.models.barynet_promptir import BaryNetP as BaryNetP  # deprecated: warns on use
 from baryir.models.base import Configurable, EncoderDecoder, RestorationModel
 from baryir.models.dual_potentials import DualPotentials
 from baryir.models.head import BarycenterHead, HeadOutput
+from baryir.models.nafnet import NAFNet
 from baryir.models.official import convert_official_state_dict
 from baryir.models.output import RestorationOutput
 from baryir.models.padding import crop_to, pad_to_multiple
@@ -25,12 +27,14 @@ from baryir.models.registry import (
 from baryir.models.restormer import Restormer
 
 __all__ = [
+    "AdaIR",
     "BaryNet",
     "BarycenterHead",
     "Configurable",
     "DualPotentials",
     "EncoderDecoder",
     "HeadOutput",
+    "NAFNet",
     "PromptIR",
     "RestorationModel",
     "RestorationOutput",

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import sys
 from collections.abc import Callable
@@ -26,6 +27,7 @@ from torch import Tensor, nn
 from baryir.deprecation import warn_deprecated
 from baryir.io.checkpoint import CheckpointError, export_weights, load_weights
 from baryir.models.base import config_fields
+from baryir.models.detect import Peer, detect_peer
 from baryir.models.dual_potentials import DualPotentials
 from baryir.models.official import (
     RELEASED_PRESETS,
@@ -181,7 +183,10 @@ def load_model(path: str | Path, name: str | None = None, arch: Arch | None = No
         path: a Lightning ``.ckpt`` written by ``baryir fit`` (its ``model.`` weights and the
             preset in its hyper-parameters), an exported ``.safetensors`` (its JSON config), or
             the authors' released ``.pth``/``.pt`` (recognised from its parameter names and
-            renamed, see :mod:`baryir.models.official`). Always read with ``weights_only=True``.
+            renamed, see :mod:`baryir.models.official`), or a peer's file as its authors ship
+            it (NAFNet's BasicSR ``.pth``, AdaIR's Lightning ``.ckpt``: the network and its
+            size recognised from the tensors, see :mod:`baryir.models.detect`). Never runs
+            code from the file (see :func:`baryir.io.checkpoint.load_weights`).
         name: registry name to use when the file does not say which network it holds.
         arch: for a released file: ``"barynet"`` (-> preset ``baryir``), ``"promptir"``
             (-> ``promptir``) or ``"potentials"`` (-> :class:`DualPotentials`); recognised
@@ -214,7 +219,12 @@ def _from_file(
     stored = stored or {}
     if name_from_file:
         name = stored.get("model") or name
-    if arch is None and released:
+    peer = detect_peer(state_dict) if arch is None and not stored else None
+    if peer is not None:  # NAFNet's, AdaIR's: the tensors give the size
+        name = name or _peer_preset(peer)
+        logger.info("%s holds the authors' %s; recognised %s", path, name, peer.config)
+        state_dict, stored = peer.state_dict, {"config": peer.config}
+    elif arch is None and released:
         arch = detect_official_arch(state_dict)
     elif arch is None and not stored:  # a file that names its network is one of ours
         with contextlib.suppress(ValueError):
@@ -226,13 +236,27 @@ def _from_file(
         if name == POTENTIALS:
             stored = {"config": potentials_config(state_dict)}
     if name is None:
+        keys = sorted(state_dict)
         raise CheckpointError(
-            f"{path}: the file does not say which network it holds; pass a registry name "
-            f"(--model NAME), one of {list_models()}"
+            f"{path}: the file does not say which network it holds and its {len(keys)} keys "
+            f"({keys[:4]}{' ...' if len(keys) > 4 else ''}) match no known network; pass a "
+            f"registry name (--model NAME)"
         )
     model = _build(name, stored.get("config") or {}, overrides)
     load_strict(model, state_dict, path)
     return model
+
+
+def _peer_preset(peer: Peer) -> str:
+    """The preset of ``peer``'s class whose arguments its tensors give, else the last."""
+    for name in peer.presets:
+        preset = _preset(name)
+        defaults = {k: p.default for k, p in inspect.signature(preset.cls).parameters.items()}
+        arguments = {**defaults, **preset.kwargs}
+        plain = {k: list(v) if isinstance(v, tuple) else v for k, v in arguments.items()}
+        if all(plain.get(k) == v for k, v in peer.config.items()):
+            return name
+    return peer.presets[-1]
 
 
 def load_strict(model: nn.Module, state_dict: dict[str, Tensor], source: str | Path) -> None:
