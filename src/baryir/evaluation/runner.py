@@ -24,7 +24,6 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from baryir.deprecation import deprecated_names
 from baryir.evaluation.scorer import SetScorer
 from baryir.inference import restore
 from baryir.metrics import EvalProtocol
@@ -262,8 +261,3 @@ def evaluate(
             log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)
     progress.close()
     return results
-
-
-__getattr__ = deprecated_names(
-    __name__, {"default_data_root": "baryir.data.datasets.testsets:default_data_root"}
-)

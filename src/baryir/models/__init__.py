@@ -3,7 +3,6 @@ potentials, the model registry (presets: ``list_models``) and the one weights lo
 (``load_model``)."""
 
 from baryir.models.barynet import BaryNet
-from baryir.models.barynet_promptir import BaryNetP as BaryNetP  # deprecated: warns on use
 from baryir.models.base import Configurable, RestorationModel
 from baryir.models.dual_potentials import DualPotentials
 from baryir.models.official import convert_official_state_dict
