@@ -217,8 +217,7 @@ def evaluate(
             list of them. Rows are labelled by the dataset's ``label`` attribute.
         protocol: scoring protocol (default: the paper's, :class:`EvalProtocol`).
         max_images: score only the first ``max_images`` items of each set.
-        root: where named sets are searched (default: ``$BARYIR_SHARED_DATA`` or
-            ``../shared/data``).
+        root: where named sets are searched (default: ``$BARYIR_DATA``).
         seed: seed of the synthetic degradations of named clean sets.
         tile, tile_overlap: tiled inference (see :func:`baryir.inference.restore`).
         device: where the model runs (default: where it is).
