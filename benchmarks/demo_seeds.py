@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--data",
         type=Path,
-        default=Path(os.environ.get("BARYIR_SHARED_DATA", REPO.parent / "shared" / "data")),
+        default=Path(os.environ.get("BARYIR_DATA", REPO.parent / "shared" / "data")),
         help="the shared test photos (CBSD68, Kodak24, McMaster) for the do-no-harm suite",
     )
     args = parser.parse_args(argv)

@@ -10,9 +10,15 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """``$BARYIR_DATA`` (the library's data root) defaults to ``../shared/data`` beside the
+    repository, for the tests and the commands they run."""
+    os.environ.setdefault("BARYIR_DATA", str(REPO.parent / "shared" / "data"))
+
+
 def shared_data_dir() -> Path:
-    """``$BARYIR_SHARED_DATA`` or ``../shared/data`` beside the repository."""
-    return Path(os.environ.get("BARYIR_SHARED_DATA", REPO.parent / "shared" / "data"))
+    """The shared test data folder: ``$BARYIR_DATA``, set by :func:`pytest_configure`."""
+    return Path(os.environ["BARYIR_DATA"])
 
 
 @pytest.fixture
@@ -20,7 +26,7 @@ def shared_data() -> Path:
     """The shared test data folder; skips the test with the reason when it is absent."""
     root = shared_data_dir()
     if not root.is_dir():
-        pytest.skip(f"shared data not found at {root} (set BARYIR_SHARED_DATA)")
+        pytest.skip(f"shared data not found at {root} (set BARYIR_DATA)")
     return root
 
 

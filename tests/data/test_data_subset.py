@@ -74,7 +74,7 @@ def test_folder_overrides_take_subsets_and_synthesise_haze(rain: Path) -> None:
             "derain": str(rain / "Rain100H[0:7]"),
             "dehaze": f"haze@{rain / 'clean'}[0:3]",
         },
-        repeats={"noise": 1, "derain": 1, "dehaze": 1},
+        mix={"noise": 1, "derain": 1, "dehaze": 1},
         patch_size=16,
         batch_size=3,
         num_workers=0,

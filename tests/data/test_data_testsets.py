@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from baryir.data.datasets.testsets import build_test_set
+from baryir.data.datasets.testsets import build_test_set, default_data_root
 
 
 def _png(path: Path, value: int, size: int = 16) -> None:
@@ -70,6 +70,25 @@ def test_paper_layout_test_folders(tmp_path: Path) -> None:
     assert build_test_set("LOL-v1", root)[0]["input"].shape == (3, 16, 16)
     folder = build_test_set(str(test / "derain" / "Rain100L"))
     assert folder.label == "Rain100L" and len(folder) == 1
+
+
+def test_the_data_root_is_the_argument_else_baryir_data_only(
+    clean_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No folder is guessed: not the working directory, not a ``shared/data`` beside a repo."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text("")
+    _png(tmp_path / "shared" / "data" / "CBSD68" / "a.png", 100)
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("BARYIR_DATA")
+    assert default_data_root() is None
+    with pytest.raises(ValueError, match="CBSD68 needs a data root: set BARYIR_DATA=/path/to/data"):
+        build_test_set("CBSD68:25")
+    monkeypatch.setenv("BARYIR_DATA", str(clean_folder))
+    assert default_data_root() == clean_folder
+    assert [item["name"] for item in build_test_set("CBSD68:25")] == ["a", "b", "c"]
+    assert len(build_test_set("CBSD68:25", tmp_path / "shared" / "data")) == 1  # the argument wins
 
 
 def test_max_images_and_crop(clean_folder: Path) -> None:

@@ -49,7 +49,7 @@ def noisy_cbsd68() -> list[tuple[torch.Tensor, torch.Tensor]]:
     folder = shared_data_dir() / "CBSD68"
     files = sorted(folder.glob("*.png"))[:3]
     if len(files) < 3:
-        pytest.skip(f"CBSD68 not found at {folder} (set BARYIR_SHARED_DATA)")
+        pytest.skip(f"CBSD68 not found at {folder} (set BARYIR_DATA)")
     generator = torch.Generator().manual_seed(0)
     pairs = []
     for path in files:

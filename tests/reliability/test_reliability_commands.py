@@ -112,15 +112,17 @@ def test_bad_values_fail_before_work_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").rglob("*.ckpt"))
 
 
-def test_an_old_config_field_warns_on_the_console(tmp_path: Path) -> None:
-    """``data.proportions`` (now ``data.mix`` by shares) says so where a command-line user sees
-    it, before the one error line of giving it beside the config's ``data.mix``."""
+def test_a_removed_config_field_is_an_unknown_one(tmp_path: Path) -> None:
+    """``data.proportions`` and ``data.repeats`` (0.1; now ``data.mix`` with ``data.mix_by``,
+    CHANGELOG.md) are rejected like any unknown key, on the command line and in a config."""
     status, stderr = baryir(
         "fit", "--config", str(QUICKSTART), "--data.proportions", "{clean: 0.5}", cwd=tmp_path
     )
-    assert status == 2 and "give data.mix only" in error_line(stderr)
-    assert "FutureWarning: data.proportions is deprecated" in stderr
-    assert "use data.mix with data.mix_by shares" in stderr
+    assert status == 2 and "unrecognized arguments: --data.proportions" in error_line(stderr)
+    old = tmp_path / "old.yaml"
+    old.write_text("data:\n  repeats: {derain: 2}\n")
+    status, stderr = baryir("fit", "--config", str(QUICKSTART), "--config", str(old), cwd=tmp_path)
+    assert status == 2 and "does not accept option 'data.repeats" in error_line(stderr)
 
 
 def test_checkpoint_paths_that_cannot_work(trained: Path, tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def test_gpu_profile_trains_arms_side_by_side_and_reuses_them(
     root = shared_data_dir()
     if not (root / "train" / "CBSD432").is_dir() or not (root / "Rain100H").is_dir():
         pytest.skip(f"shared data (train/CBSD432, Rain100H) not found at {root}")
-    monkeypatch.setenv("BARYIR_SHARED_DATA", str(root))
+    monkeypatch.setenv("BARYIR_DATA", str(root))
     monkeypatch.chdir(REPO)
     study = _dry_run_config(tmp_path, profile, arms)
 

@@ -44,7 +44,7 @@ def study(
     monkeypatch = pytest.MonkeyPatch()
     request.addfinalizer(monkeypatch.undo)
     monkeypatch.chdir(REPO)  # the report states the git revision of the working directory
-    monkeypatch.setenv("BARYIR_SHARED_DATA", str(root))
+    monkeypatch.setenv("BARYIR_DATA", str(root))
     args = ["study", "--config", str(SMOKE), "--output", str(out), "--work-dir", str(runs)]
     assert main(args) == 0
     return out, runs

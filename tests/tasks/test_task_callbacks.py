@@ -1,6 +1,5 @@
-"""The callbacks live in one place (``baryir.tasks.callbacks``); the old paths still work, with a
-deprecation warning, and the logger configs name the one place; the ``baryir`` command's
-progress bar is the interval one unless the config says otherwise."""
+"""The callbacks live in one place (``baryir.tasks.callbacks``) and the logger configs name it;
+the ``baryir`` command's progress bar is the interval one unless the config says otherwise."""
 
 from __future__ import annotations
 

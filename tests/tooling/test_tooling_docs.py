@@ -157,7 +157,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env["OMP_NUM_THREADS"] = "1"
     env["WANDB_MODE"] = "offline"
-    env["BARYIR_SHARED_DATA"] = str(top / "shared" / "data")
+    env["BARYIR_DATA"] = str(top / "shared" / "data")
     _photo(root / "photo.png", skdata.astronaut(), 96)
     _photo(root / "photo.jpg", skdata.chelsea(), 96)
     for folder, images in (

@@ -48,7 +48,7 @@ def run(
         sets: rows: test set specs (CBSD68:25 Rain100H ...) or suites (ood, a suite .yaml).
         output: folder for the pictures and tables.
         model: registry name if the weights carry none.
-        root: data root (default: the shared data).
+        root: data root (default: ``$BARYIR_DATA``).
         seed: seed of the synthetic degradations.
         images_per_set: rows per set in the grid.
         max_images: images scored per set.

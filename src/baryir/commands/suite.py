@@ -82,7 +82,7 @@ def run(
         output: folder for the tables and restored photos (default: beside the checkpoint,
             <ckpt stem>-suite-<name>).
         model: registry name if the weights carry none.
-        root: data root (default: the suite's, or the shared data).
+        root: data root (default: the suite's, else ``$BARYIR_DATA``).
         max_images: images per row (smoke runs).
         tile: tile size (pixels) for big images.
         tile_overlap: overlap between tiles (pixels).

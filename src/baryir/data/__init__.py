@@ -26,7 +26,6 @@ from baryir.data.degradation_tasks import (
 from baryir.data.mixing import MixedDataset, source_weights
 from baryir.data.samplers import SourceBalancedBatchSampler
 from baryir.data.transforms import PairedRandomCrop, dihedral
-from baryir.deprecation import deprecated_names
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -49,23 +48,12 @@ __all__ = [
     "source_weights",
 ]
 
-_deprecated = deprecated_names(
-    __name__,
-    {
-        "SourceDataset": "baryir.data.datasets.base:DegradationDataset",
-        "SyntheticSource": "baryir.data.datasets.synthetic:SyntheticDataset",
-        "PairedSource": "baryir.data.datasets.paired:PairedDataset",
-        "bundled_source": "baryir.data.datasets.bundled:bundled_dataset",
-        "TaskInfo": "baryir.data.degradation_tasks:DegradationTask",
-    },
-)
-
 
 def __getattr__(name: str) -> object:
     """``DEFAULT_EVAL_SETS`` (each task's default test set, read from the ``tasks`` suite when
-    asked for) and the deprecated names."""
+    asked for)."""
     if name == "DEFAULT_EVAL_SETS":
         from baryir.data import datamodule
 
         return datamodule.DEFAULT_EVAL_SETS
-    return _deprecated(name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

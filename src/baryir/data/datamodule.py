@@ -10,7 +10,7 @@ Data sources (``setup("fit")``):
 
 The mix: ``mix`` weights the tasks (or sources) one way, read as ``mix_by``: ``repeats`` (times
 each image is seen per epoch; unnamed tasks keep their default) or ``shares`` (of the epoch;
-every task needs one). ``repeats`` and ``proportions`` are its deprecated names.
+every task needs one).
 
 Ids: the selected tasks get compact ids in ``TASKS`` order: ``degradation`` = position among the
 selected tasks, ``source`` = position of the task's source among the selected sources. For the
@@ -70,7 +70,6 @@ from baryir.data.progressive import PatchStage, check_stages, stage_at
 from baryir.data.samplers import SourceBalancedBatchSampler
 from baryir.data.suites import build_rows, load_suite, unique_labels
 from baryir.degradations import build_degradation
-from baryir.deprecation import warn_deprecated
 
 __all__ = [
     "DEFAULT_TASKS",
@@ -103,37 +102,6 @@ def __getattr__(name: str) -> tuple[str, ...] | dict[str, str]:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _mix_from_old_names(
-    mix: dict[str, float] | None,
-    mix_by: str,
-    repeats: dict[str, float] | None,
-    proportions: dict[str, float] | None,
-) -> tuple[dict[str, float] | None, str]:
-    """``(mix, mix_by)`` with the deprecated ``repeats`` / ``proportions`` folded in."""
-    given = [
-        (name, by, value)
-        for name, by, value in (
-            ("repeats", "repeats", repeats),
-            ("proportions", "shares", proportions),
-        )
-        if value is not None
-    ]
-    if not given:
-        return mix, mix_by
-    name, by, value = given[0]
-    warn_deprecated(f"data.{name}", f"data.mix with data.mix_by {by}", 2, FutureWarning)
-    if mix is not None or len(given) > 1:
-        other = f"data.mix {mix}" if mix is not None else f"data.proportions {proportions}"
-        raise ValueError(
-            f"data.{name} {value} and {other} are both set: give data.mix only (data.repeats "
-            "and data.proportions are its deprecated names; over a config that sets data.mix, "
-            "--data.mix replaces it)"
-        )
-    if by == "repeats" and mix_by == "shares":
-        raise ValueError(f"data.{name} {value} is read by {by}, but data.mix_by is {mix_by!r}")
-    return value, by
-
-
 class RestorationDataModule(LightningDataModule):
     """Training mix of degradation sources plus per-set validation/test loaders.
 
@@ -150,8 +118,6 @@ class RestorationDataModule(LightningDataModule):
         mix_by: ``"repeats"``: ``mix`` gives repeat factors (times each image is seen per
             epoch; tasks it does not name keep their default); ``"shares"``: target shares of
             an epoch of the same total size (every task needs one).
-        repeats: deprecated name of ``mix`` with ``mix_by="repeats"``.
-        proportions: deprecated name of ``mix`` with ``mix_by="shares"``.
         patch_size: training crop side.
         patch_stages: progressive patch sizes (``data/progressive.py``): from each stage's
             step on, its patch and batch size replace ``patch_size`` and ``batch_size``; needs
@@ -191,8 +157,6 @@ class RestorationDataModule(LightningDataModule):
         folders: dict[str, str] | None = None,
         mix: dict[str, float] | None = None,
         mix_by: Literal["repeats", "shares"] = "repeats",
-        repeats: dict[str, float] | None = None,
-        proportions: dict[str, float] | None = None,
         patch_size: int = 128,
         patch_stages: list[PatchStage] | None = None,
         small_images: Literal["pad", "upscale"] = "pad",
@@ -215,7 +179,6 @@ class RestorationDataModule(LightningDataModule):
         super().__init__()
         self.save_hyperparameters()
         self.tasks: list[DegradationTask] = resolve_tasks(list(tasks or DEFAULT_TASKS))
-        mix, mix_by = _mix_from_old_names(mix, mix_by, repeats, proportions)
         if mix_by not in ("repeats", "shares"):
             raise ValueError(f"data.mix_by must be 'repeats' or 'shares', got {mix_by!r}")
         for what, mapping in (("mix", mix), ("folders", folders)):

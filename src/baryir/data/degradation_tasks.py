@@ -26,8 +26,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from baryir.deprecation import deprecated_names
-
 __all__ = [
     "CDD11_KINDS",
     "SOURCE_NAMES",
@@ -163,8 +161,3 @@ def resolve_tasks(names: Sequence[str]) -> list[DegradationTask]:
         else:
             selected.add(resolve_task(key).name)
     return [task for task in TASKS.values() if task.name in selected]
-
-
-__getattr__ = deprecated_names(
-    __name__, {"TaskInfo": "baryir.data.degradation_tasks:DegradationTask"}
-)

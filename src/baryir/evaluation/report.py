@@ -2,8 +2,7 @@
 the examples they show (:class:`ExampleKeeper`).
 
 The callback that writes them at the end of ``baryir test``, :class:`~baryir.tasks.callbacks.
-TestReport`, lives with the other callbacks; ``baryir.evaluation.report.TestReport`` is a
-deprecated alias of it.
+TestReport`, lives with the other callbacks.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ from typing import Any
 
 from torch import Tensor
 
-from baryir.deprecation import deprecated_names
 from baryir.evaluation.scorer import ROW_KEYS as COLUMNS
 from baryir.io.atomic import atomic_path, atomic_write_text
 
@@ -194,6 +192,3 @@ def describe_protocol(protocol: Any) -> str:
         f"{'8-bit quantised output, ' if protocol.quantize else ''}"
         f"border crop {protocol.crop_border}, {protocol.size_policy} to a multiple of 8"
     )
-
-
-__getattr__ = deprecated_names(__name__, {"TestReport": "baryir.tasks.callbacks:TestReport"})

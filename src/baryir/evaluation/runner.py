@@ -24,7 +24,6 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from baryir.deprecation import deprecated_names
 from baryir.evaluation.scorer import SetScorer
 from baryir.inference import restore
 from baryir.metrics import EvalProtocol
@@ -218,8 +217,7 @@ def evaluate(
             list of them. Rows are labelled by the dataset's ``label`` attribute.
         protocol: scoring protocol (default: the paper's, :class:`EvalProtocol`).
         max_images: score only the first ``max_images`` items of each set.
-        root: where named sets are searched (default: ``$BARYIR_SHARED_DATA`` or
-            ``../shared/data``).
+        root: where named sets are searched (default: ``$BARYIR_DATA``).
         seed: seed of the synthetic degradations of named clean sets.
         tile, tile_overlap: tiled inference (see :func:`baryir.inference.restore`).
         device: where the model runs (default: where it is).
@@ -262,8 +260,3 @@ def evaluate(
             log.info("%s: %.2f dB (%d images)", label, results[label]["psnr"], count)
     progress.close()
     return results
-
-
-__getattr__ = deprecated_names(
-    __name__, {"default_data_root": "baryir.data.datasets.testsets:default_data_root"}
-)

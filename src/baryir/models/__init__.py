@@ -5,7 +5,6 @@ the one weights loader (``load_model``)."""
 
 from baryir.models.adair import AdaIR
 from baryir.models.barynet import BaryNet
-from baryir.models.barynet_promptir import BaryNetP as BaryNetP  # deprecated: warns on use
 from baryir.models.base import Configurable, EncoderDecoder, RestorationModel
 from baryir.models.dual_potentials import DualPotentials
 from baryir.models.head import BarycenterHead, HeadOutput

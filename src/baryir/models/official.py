@@ -21,7 +21,6 @@ from typing import Any, Literal
 
 from torch import Tensor
 
-from baryir.deprecation import deprecated_names
 from baryir.io.checkpoint import unwrap_state_dict
 
 __all__ = [
@@ -35,8 +34,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-__getattr__ = deprecated_names(__name__, {"PRESETS": "baryir.models.official:RELEASED_PRESETS"})
 
 Arch = Literal["barynet", "promptir", "potentials"]
 ARCHS: tuple[str, ...] = ("barynet", "promptir", "potentials")

@@ -24,7 +24,6 @@ from typing import Any, TypeVar
 
 from torch import Tensor, nn
 
-from baryir.deprecation import warn_deprecated
 from baryir.io.checkpoint import CheckpointError, export_weights, load_weights
 from baryir.models.base import config_fields
 from baryir.models.detect import Peer, detect_peer
@@ -97,12 +96,6 @@ def register_model(name: str, **overrides: Any) -> Callable[[M], M]:
     """
 
     def decorator(cls: M) -> M:
-        if not isinstance(cls, type):  # the entry function ``() -> ModelPreset`` of 0.1
-            warn_deprecated(
-                "register_model on a function", "register_model(name, **overrides) on the class"
-            )
-            _MODELS.add(name, cls())
-            return cls
         unknown = sorted(set(overrides) - set(config_fields(cls)))
         if unknown:
             raise ValueError(f"register_model({name!r}): {cls.__name__} has no arguments {unknown}")

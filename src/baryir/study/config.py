@@ -116,7 +116,7 @@ class StudyConfig:
         output: folder of the report.
         work_dir: folder of the runs (``<arm>-seed<seed>/``).
         reference: the arm every other arm is compared with.
-        data_root: data root (None: ``$BARYIR_SHARED_DATA`` or ``../shared/data``).
+        data_root: data root (None: ``$BARYIR_DATA``).
         readme_template: the README template (None: the one shipped with :mod:`baryir.study`).
         bootstrap: bootstrap draws of each interval.
         level: coverage of the intervals.

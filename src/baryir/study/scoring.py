@@ -29,12 +29,12 @@ __all__ = ["build_rows", "data_root", "eval_device", "evaluate_curve", "evaluate
 
 
 def data_root(config: StudyConfig) -> Path:
-    """The study's data root (``data_root`` or the shared data); raises if it is missing."""
+    """The study's data root (``data_root`` or ``$BARYIR_DATA``); raises if it is missing."""
     root = Path(config.data_root) if config.data_root else default_data_root()
     if root is None or not root.is_dir():
         raise FileNotFoundError(
             f"study {config.name}: data root not found ({root}); set data_root in the study "
-            "file or BARYIR_SHARED_DATA"
+            "file or BARYIR_DATA"
         )
     return root
 

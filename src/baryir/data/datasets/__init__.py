@@ -2,13 +2,11 @@
 
 from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.bundled import BUNDLED_TRAIN, BUNDLED_VAL, bundled_dataset, bundled_images
-from baryir.data.datasets.files import find_images as find_images  # deprecated: warns on use
 from baryir.data.datasets.files import find_pairs, pair_key
 from baryir.data.datasets.layout import layout_datasets
 from baryir.data.datasets.paired import PairedDataset
 from baryir.data.datasets.synthetic import InMemoryImage, SyntheticDataset
 from baryir.data.datasets.testsets import TEST_SETS, build_test_set, list_test_sets
-from baryir.deprecation import deprecated_names
 
 __all__ = [
     "BUNDLED_TRAIN",
@@ -26,14 +24,3 @@ __all__ = [
     "list_test_sets",
     "pair_key",
 ]
-
-__getattr__ = deprecated_names(
-    __name__,
-    {
-        "SourceDataset": "baryir.data.datasets.base:DegradationDataset",
-        "SyntheticSource": "baryir.data.datasets.synthetic:SyntheticDataset",
-        "PairedSource": "baryir.data.datasets.paired:PairedDataset",
-        "bundled_source": "baryir.data.datasets.bundled:bundled_dataset",
-        "layout_sources": "baryir.data.datasets.layout:layout_datasets",
-    },
-)

@@ -10,16 +10,11 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from baryir.data.transforms import PairedRandomCrop
-from baryir.deprecation import deprecated_names
 from baryir.io.image import ImageReadError
 
 __all__ = ["DegradationDataset"]
 
 log = logging.getLogger(__name__)
-
-__getattr__ = deprecated_names(
-    __name__, {"SourceDataset": "baryir.data.datasets.base:DegradationDataset"}
-)
 
 _MAX_RETRIES = 8
 
@@ -29,7 +24,7 @@ class DegradationDataset(Dataset, ABC):
 
     Not to be confused with a *source*: the index of a dual potential, which several datasets
     may share (noise at sigma 15, 25 and 50 are three datasets of the source "noise"); each
-    dataset carries its source in ``source_id`` (formerly named ``SourceDataset``).
+    dataset carries its source in ``source_id``.
 
     Items are dicts ``{"input": (3, H, W) float32, "target": (3, H, W) float32,
     "degradation": int, "source": int, "name": str}``: the degradation id, the source

@@ -26,7 +26,6 @@ import torch
 from baryir.data.datasets.synthetic import InMemoryImage, SyntheticDataset
 from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import SmallImagePolicy
-from baryir.deprecation import deprecated_names
 
 __all__ = [
     "BUNDLED_TRAIN",
@@ -125,12 +124,3 @@ def bundled_eval_dataset(spec: str, crop: int | None = 256, seed: int = 0) -> Sy
         seed=seed,
         label=f"bundled-val {spec}",
     )
-
-
-__getattr__ = deprecated_names(
-    __name__,
-    {
-        "bundled_source": "baryir.data.datasets.bundled:bundled_dataset",
-        "bundled_eval_source": "baryir.data.datasets.bundled:bundled_eval_dataset",
-    },
-)

@@ -25,7 +25,6 @@ from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedDataset
 from baryir.data.degradation_tasks import CDD11_KINDS, TASKS, DegradationTask
 from baryir.data.transforms import SmallImagePolicy
-from baryir.deprecation import deprecated_names
 
 __all__ = [
     "CDD11_CLEAR",
@@ -132,8 +131,3 @@ def cdd11_test_set(folder: str | Path, kind: str, crop: int | None = None) -> CD
         train=False,
         label=f"CDD11 {kind}",
     )
-
-
-__getattr__ = deprecated_names(
-    __name__, {"cdd11_source": "baryir.data.datasets.cdd11:cdd11_dataset"}
-)

@@ -18,7 +18,6 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from baryir.deprecation import warn_deprecated
 from baryir.io.image import ImageReadError, list_images, read_image_info
 
 __all__ = [
@@ -33,16 +32,6 @@ log = logging.getLogger(__name__)
 
 _RAIN_PREFIX = re.compile(r"^(?:no)?rain[-_]", re.IGNORECASE)
 _RESIDE_STEM = re.compile(r"^(\d+)_\d+(?:\.\d+)?_\d+(?:\.\d+)?$")
-
-
-def find_images(folder: str | Path, recursive: bool = True) -> list[Path]:
-    """Deprecated: ``list_images(folder, recursive=True, allow_empty=False)``
-    (:func:`baryir.io.image.list_images`, the one lister, whose default is not recursive)."""
-    warn_deprecated(
-        "baryir.data.datasets.find_images",
-        "baryir.io.image.list_images(folder, recursive=True, allow_empty=False)",
-    )
-    return list_images(folder, recursive=recursive, allow_empty=False)
 
 
 def find_dir(parent: Path, candidates: Sequence[str]) -> Path | None:

@@ -32,7 +32,6 @@ from baryir.data.datasets.subset import split_folder_override, subset_label, tak
 from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import SmallImagePolicy
-from baryir.deprecation import deprecated_names
 
 __all__ = ["LAYOUT_FOLDERS", "layout_datasets", "train_root"]
 
@@ -122,8 +121,3 @@ def layout_datasets(
         clean_images[key] = source.images
         sources.append(source)
     return sources
-
-
-__getattr__ = deprecated_names(
-    __name__, {"layout_sources": "baryir.data.datasets.layout:layout_datasets"}
-)

@@ -18,7 +18,6 @@ from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.files import check_headers, find_dir, find_pairs, report_skipped
 from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import PairedRandomCrop, SmallImagePolicy, center_crop
-from baryir.deprecation import deprecated_names
 from baryir.io.image import ImageReadError, read_image
 
 __all__ = ["INPUT_DIR_NAMES", "TARGET_DIR_NAMES", "PairedDataset", "validate_pairs"]
@@ -198,8 +197,3 @@ class PairedDataset(DegradationDataset):
             "source": self.source_id,
             "name": source_path.stem,
         }
-
-
-__getattr__ = deprecated_names(
-    __name__, {"PairedSource": "baryir.data.datasets.paired:PairedDataset"}
-)

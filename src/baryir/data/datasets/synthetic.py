@@ -28,7 +28,6 @@ from baryir.data.transforms import (
     random_flat_contrast,
 )
 from baryir.degradations import build_degradation, generator_for
-from baryir.deprecation import deprecated_names
 from baryir.io.image import list_images, read_image
 
 __all__ = ["InMemoryImage", "SyntheticDataset"]
@@ -173,8 +172,3 @@ class SyntheticDataset(DegradationDataset):
             "source": self.source_id,
             "name": name,
         }
-
-
-__getattr__ = deprecated_names(
-    __name__, {"SyntheticSource": "baryir.data.datasets.synthetic:SyntheticDataset"}
-)

@@ -12,7 +12,8 @@ Spec strings accepted by ``build_test_set``:
 - ``"CDD11:low_haze_rain"``, ``"CDD11:all"``: one degraded folder of the CDD-11 test split, or
   all 11 in one set (labels ``"CDD11 low_haze_rain"``, ``"CDD11 all"``; ``datasets/cdd11.py``).
 
-Names are searched, case-insensitively, under ``root`` in the shared-data layout
+Names are searched, case-insensitively, under ``root`` (the config's, else ``$BARYIR_DATA``:
+:func:`default_data_root`) in the shared-data layout
 (``CBSD68/``, ``Rain100H/{input,target}``) and the paper layout (``test/denoise/bsd68``,
 ``test/derain/Rain100L``, ``test/dehaze``, ...). Files are sorted; synthetic inputs are seeded by
 ``(seed, degradation spec, file stem)``, so they do not depend on the folder order.
@@ -35,6 +36,7 @@ from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.degradation_tasks import TASKS
 
 __all__ = [
+    "DATA_ROOT_VARIABLE",
     "TEST_SETS",
     "TestSetInfo",
     "build_test_set",
@@ -46,6 +48,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+DATA_ROOT_VARIABLE = "BARYIR_DATA"
+"""The environment variable naming the data root when the config gives none."""
 
 
 @dataclass(frozen=True)
@@ -115,15 +120,9 @@ _ALIASES = {
 
 
 def default_data_root() -> Path | None:
-    """``$BARYIR_SHARED_DATA``, else ``shared/data`` beside the working directory's repo, if any."""
-    env = os.environ.get("BARYIR_SHARED_DATA")
-    if env:
-        return Path(env)
-    for base in (Path.cwd(), *Path.cwd().parents):
-        candidate = base.parent / "shared" / "data"
-        if (base / "pyproject.toml").is_file() and candidate.is_dir():
-            return candidate
-    return None
+    """The data root when the config gives none: ``$BARYIR_DATA``, else None."""
+    env = os.environ.get(DATA_ROOT_VARIABLE)
+    return Path(env) if env else None
 
 
 def list_test_sets() -> list[str]:
@@ -208,7 +207,7 @@ def build_test_set(
 
     Args:
         name_or_spec: see the module docstring (``"CBSD68:25"``, ``"Rain100H"``, a path, ...).
-        root: where named sets are searched.
+        root: where named sets are searched (None: :func:`default_data_root`).
         seed: seed of the synthetic degradations (combined with the spec and file stem).
         max_images: keep the first ``max_images`` files (natural name order), e.g. for validation.
         crop: central crop side (None: whole images, the paper's protocol).
@@ -230,8 +229,12 @@ def build_test_set(
     else:
         name, _, degradation = spec.partition(":")
         info = _lookup(name)
+        root = root if root is not None else default_data_root()
         if root is None:
-            raise ValueError(f"test set {info.name} needs a root folder to search")
+            raise ValueError(
+                f"test set {info.name} needs a data root: set {DATA_ROOT_VARIABLE}=/path/to/data "
+                "or the config's root (data.test_root / data.root, a suite's root, data_root)"
+            )
         folder = find_test_folder(info, root)
         task = TASKS[info.task] if info.task else None
         if info.name == "CDD11":

@@ -10,7 +10,7 @@ degradation task: the data module's default rows). A suite file
 
     name: ood
     seed: 0                      # seeds every synthetic degradation (with the spec and file stem)
-    root: null                   # data root; default $BARYIR_SHARED_DATA or ../shared/data
+    root: null                   # data root; default $BARYIR_DATA
     protocol: {channel: rgb}     # EvalProtocol fields (optional)
     include: [do-no-harm]        # suites whose degradations come first (on these clean sets)
     clean_sets: [CBSD68, Kodak24, McMaster]
