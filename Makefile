@@ -38,8 +38,8 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests studies
+	$(BIN)/ruff format --check src tests studies
 	$(BIN)/lint-imports
 
 clean:

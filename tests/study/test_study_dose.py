@@ -7,12 +7,12 @@ import math
 from pathlib import Path
 
 import pytest
+from report.prose import dose_text
+from report.tables import dose_table
 
 from baryir.study.dose import DoseRow, ShareTrace, alignment_term, dose_rows, read_shares
 from baryir.study.mechanism import MechanismRow
-from baryir.study.prose import dose_text
 from baryir.study.stats import DifferenceRow
-from baryir.study.tables import dose_table
 
 
 def _metrics(path: Path, rows: list[tuple[int, str]]) -> None:

@@ -9,31 +9,22 @@ from pathlib import Path
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from report.budget_checks import check_targets, first_step_meeting, last_quarter_gain, mean_gain
+from report.prose import budget_text, mechanism_text
+from report.tables import curve_table, mechanism_table
 
 from baryir.evaluation.embedding import Embeddings, cloud_divergence
 from baryir.models import create_model, export_model
-from baryir.study.budget import (
-    CurvePoint,
-    check_targets,
-    curve_callback,
-    curve_checkpoints,
-    curve_points,
-    first_step_meeting,
-    last_quarter_gain,
-    mean_gain,
-)
+from baryir.study.budget import CurvePoint, curve_callback, curve_checkpoints, curve_points
 from baryir.study.config import BudgetCurve, load_study_config
 from baryir.study.mechanism import (
     MechanismScore,
-    MechanismSummary,
     measure_run,
     mechanism_datasets,
     score_embeddings,
     summarize_mechanism,
 )
-from baryir.study.prose import budget_text, mechanism_text
 from baryir.study.stats import ImageScore
-from baryir.study.tables import curve_table, mechanism_table
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -154,15 +145,14 @@ def test_summary_pairs_seeds_and_text_says_closer() -> None:
     )
     assert cell["none", "b_divergence"].verdict == "reference"
     assert cell["potentials", "b_divergence"].verdict == "inconclusive"
-    summary = MechanismSummary(scores, rows)
-    text = mechanism_text(summary, arms, "none", 0.95)
+    text = mechanism_text(rows, scores, (), arms, "none", 0.95)
     assert "The WB arms `sinkhorn` bring b closer than `none`." in text
     assert "`potentials`" in text and "1.33" in text  # K/(K-1) for 4 rows
     assert "Δ -0.200 [-0.200, -0.200] ▼" in mechanism_table(rows, arms)
     one_seed = summarize_mechanism(scores, arms, "none", [0], n_boot=500)
     sinkhorn = next(r for r in one_seed if r.arm == "sinkhorn")
     assert math.isnan(sinkhorn.ci_low) and sinkhorn.verdict == "inconclusive"
-    text = mechanism_text(MechanismSummary(scores, one_seed), arms, "none", 0.95)
+    text = mechanism_text(one_seed, scores, (), arms, "none", 0.95)
     assert "No WB arm brings b closer" in text and "no verdict" in text
 
 

@@ -1,5 +1,6 @@
 """``baryir study`` end to end on the shared data: 3 arms, 2 seeds, 3 steps, 2 images a row,
-with the mechanism and the budget curve; then restarted, reusing every run."""
+with the mechanism and the budget curve, then its report (``studies/write_report.py``); then
+restarted, reusing every run."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from write_report import main as write_report
 
 from baryir.cli import main
 from baryir.data.datasets.testsets import test_set_label as row_label
@@ -34,7 +36,7 @@ def _read(path: Path) -> list[dict[str, str]]:
 def study(
     tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
 ) -> tuple[Path, Path]:
-    """The report folder and the runs folder of the smoke study."""
+    """The results and report folder and the runs folder of the smoke study."""
     from conftest import shared_data_dir
 
     root = shared_data_dir()
@@ -47,6 +49,8 @@ def study(
     monkeypatch.setenv("BARYIR_DATA", str(root))
     args = ["study", "--config", str(SMOKE), "--output", str(out), "--work-dir", str(runs)]
     assert main(args) == 0
+    assert not (out / "README.md").exists()  # the report is not written by the package
+    assert write_report(["--config", str(SMOKE), "--results", str(out)]) == 0
     return out, runs
 
 

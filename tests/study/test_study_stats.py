@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from report.prose import answer_text
 
 from baryir.data.suites import expand_specs
 from baryir.io.image import write_image
 from baryir.study.config import load_study_config
-from baryir.study.prose import answer_text
 from baryir.study.scoring import build_rows
 from baryir.study.stats import ImageScore, paired_difference_ci, summarize, verdict
 

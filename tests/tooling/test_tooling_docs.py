@@ -2,9 +2,10 @@
 
 How a block runs (what a reader needs to know to reproduce a failure):
 
-- In one scratch folder per session, a copy of ``configs/`` beside ``../shared`` (a link to the
-  shared data, when present), holding the files the docs name as the reader's own: ``photo.jpg``,
-  ``photo.png``, ``photos/``, ``more/``, ``folder/`` (bundled photos, 64 to 96 pixels), a
+- In one scratch folder per session, a copy of ``configs/`` and ``studies/`` (the study's report
+  script) beside ``../shared`` (a link to the shared data, when present), holding the files the
+  docs name as the reader's own: ``photo.jpg``, ``photo.png``, ``photos/``, ``more/``,
+  ``folder/`` (bundled photos, 64 to 96 pixels), a
   quickstart checkpoint at ``runs/quickstart/checkpoints/last.ckpt``, a file in the authors'
   release format (``model_allBaryNet128.pt``, ``benchmarks/released_format.py``), a miniature
   paper layout under ``data/`` and, for the blocks that name it, a 2-step run of
@@ -149,6 +150,7 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     top = tmp_path_factory.mktemp("docs")
     root = top / "repo"
     shutil.copytree(REPO / "configs", root / "configs")
+    shutil.copytree(REPO / "studies", root / "studies")
     shared = shared_data_dir()
     if shared.is_dir():
         (top / "shared").mkdir()

@@ -6,16 +6,13 @@ fit`` (:func:`baryir.lightning_cli.run_trainer`, in this process, on the one err
 the checkpoint on the in-distribution, out-of-distribution and do-no-harm rows, keeping every
 image's PSNR, and measures the mechanism (b and r of the in-distribution inputs). With
 ``budget_curve`` the reference arm's first run is also scored every ``budget_curve.every`` steps.
-Writes into ``--output`` (default: the study's ``output``):
-
-- ``<name>.md``: the tables (PSNR mean ± std over seeds; paired differences to the reference arm
-  with bootstrap intervals; the mechanism; the budget curve; wall time per arm), the exact
-  command, git revision, machine, timestamps;
-- ``<name>.csv`` (per arm and row), ``<name>-differences.csv``, ``<name>-per-image.csv``,
-  ``<name>-timing.csv``, ``<name>.png`` (the plot), ``<name>-mechanism.csv`` (per arm and
-  metric), ``<name>-mechanism-runs.csv``, ``<name>-embedding.png`` (b and r per arm),
-  ``<name>-budget.csv`` (the curve);
-- ``README.md`` from the README template, saying what the numbers show and not.
+Writes the results into ``--output`` (default: the study's ``output``; the files:
+:mod:`baryir.study.results`): ``<name>.csv`` (per arm and row), ``<name>-differences.csv``
+(paired differences to the reference arm with bootstrap intervals), ``<name>-per-image.csv``,
+``<name>-timing.csv``, ``<name>-meta.json`` (command, git revision, machine, timestamps, setup),
+and with the mechanism, the budget curve and the dose their CSV and JSON files.
+``python studies/write_report.py --config STUDY.yaml`` then writes the report from them
+(``<name>.md``, ``README.md``, the pictures): the report writing is not in the package.
 
 Runs live in ``--work-dir/<arm>-seed<seed>/``; finished runs (and their scores, mechanism and
 curve) are reused unless ``--fresh``.
@@ -41,11 +38,11 @@ def run(
     max_images: PositiveInt | None = None,
     fresh: bool = False,
 ) -> int:
-    """Train and compare the arms of a study at equal budget, and write its report.
+    """Train and compare the arms of a study at equal budget, and write its results.
 
     Args:
         config: study YAML, e.g. configs/study/generalization-cpu.yaml.
-        output: folder for the report (default: the study's output).
+        output: folder for the results (default: the study's output).
         work_dir: folder for the runs (default: the study's work_dir).
         steps: training steps of every run.
         seeds: seeds to run.
@@ -89,4 +86,7 @@ def run(
 
     files = run_study(study, fit, command, fresh)
     print(f"wrote {', '.join(str(path) for path in files.values())}")
+    report = ["python", "studies/write_report.py", "--config", str(config)]
+    report += [] if output is None else ["--results", str(output)]
+    print(f"write the report with: {shlex.join(report)}")
     return 0

@@ -113,11 +113,12 @@ class StudyConfig:
             ``data_root``.
         fit: the ``baryir fit`` config shared by every run.
         evaluation: the test rows.
-        output: folder of the report.
+        output: folder of the results (:mod:`baryir.study.results`) and the report.
         work_dir: folder of the runs (``<arm>-seed<seed>/``).
         reference: the arm every other arm is compared with.
         data_root: data root (None: ``$BARYIR_DATA``).
-        readme_template: the README template (None: the one shipped with :mod:`baryir.study`).
+        readme_template: the report's README template (None:
+            ``studies/report/README.template.md``).
         bootstrap: bootstrap draws of each interval.
         level: coverage of the intervals.
         practical_db: smallest mean difference (dB) that counts as support for the claim.

@@ -3,7 +3,7 @@
 :class:`StudyMeta` holds it; the git revision and the machine come from
 :mod:`baryir.provenance`, the setup's sentences from :func:`describe_setup`, and whether the arms
 of a seed saw the same batches from the fingerprints of
-:class:`~baryir.tasks.callbacks.StudyRunCallback` (:func:`identical_batches`).
+:class:`~baryir.study.run_callback.StudyRunCallback` (:func:`identical_batches`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ __all__ = ["StudyMeta", "describe_setup", "identical_batches"]
 
 @dataclass(frozen=True)
 class StudyMeta:
-    """What the report says about how it was made."""
+    """What the report says about how it was made; ``mechanism_rows``: the labels of the rows
+    whose ``b`` and ``r`` the mechanism compares (empty: none)."""
 
     command: str
     revision: str
@@ -30,6 +31,7 @@ class StudyMeta:
     budget: str
     train_data: str
     evaluation: str
+    mechanism_rows: tuple[str, ...] = ()
 
 
 def describe_setup(config: StudyConfig, root: Path) -> tuple[str, str, str]:

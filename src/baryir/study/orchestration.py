@@ -5,8 +5,8 @@ The steps, each in its own module: the runs' ``baryir fit`` configs and their tr
 side), the scores of each run on the study's rows (:mod:`baryir.study.scoring`), the mechanism
 on the in-distribution rows (:mod:`baryir.study.mechanism`), with ``budget_curve`` the reference
 arm's first run scored along its training (:mod:`baryir.study.budget`), the alignment's gradient
-share (:mod:`baryir.study.dose`), then the statistics (:mod:`baryir.study.stats`) and the report
-(:mod:`baryir.study.writeup`).
+share (:mod:`baryir.study.dose`), then the statistics (:mod:`baryir.study.stats`) and the result
+files (:mod:`baryir.study.results`), from which ``studies/write_report.py`` writes the report.
 
 A run whose ``run.json`` matches its fit config is reused, and so are its evaluation
 (``scores-<digest>.json``), mechanism (``mechanism-<digest>.json``) and curve
@@ -33,6 +33,7 @@ from baryir.study.mechanism import (
     summarize_mechanism,
 )
 from baryir.study.meta import StudyMeta, describe_setup, identical_batches
+from baryir.study.results import write_results
 from baryir.study.scoring import build_rows, data_root, eval_device, evaluate_curve, evaluate_run
 from baryir.study.stats import ImageScore, summarize
 from baryir.study.training import (
@@ -43,7 +44,6 @@ from baryir.study.training import (
     train_run,
     train_side_by_side,
 )
-from baryir.study.writeup import write_report
 
 __all__ = ["run_study"]
 
@@ -51,7 +51,8 @@ __all__ = ["run_study"]
 def run_study(
     config: StudyConfig, fit_command: FitCommand, command: str, fresh: bool = False
 ) -> dict[str, Path]:
-    """Train, evaluate and report a study; returns the written files by kind.
+    """Train and evaluate a study and write its results (:mod:`baryir.study.results`); returns
+    the written files by kind.
 
     Args:
         config: the study.
@@ -169,7 +170,8 @@ def run_study(
         budget=budget,
         train_data=train,
         evaluation=evaluation,
+        mechanism_rows=tuple(dataset.label for dataset in mechanism_sets) if mechanism.runs else (),
     )
-    return write_report(
+    return write_results(
         config, arm_rows, differences, scores, timings, meta, mechanism, curve, traces
     )

@@ -119,7 +119,7 @@ def fit_config(
             },
         },
         {
-            "class_path": "baryir.tasks.callbacks.StudyRunCallback",
+            "class_path": "baryir.study.run_callback.StudyRunCallback",
             "init_args": {"seed": seed, "fingerprint_path": str(run_dir / "batches.txt")},
         },
     ]

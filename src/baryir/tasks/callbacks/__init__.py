@@ -10,7 +10,6 @@ its private attributes.
 - :class:`RNGStateCallback` (``rng_state.py``) and :class:`PreemptionCheckpoint`
   (``preemption.py``): an exact resume and a clean stop; the ``baryir`` command adds both.
 - :class:`TestReport` (``test_report.py``): the tables and picture at the end of ``baryir test``.
-- :class:`StudyRunCallback` (``study_run.py``): the same batches in every arm of a study.
 - :class:`IntervalProgressBar` (``progress_bar.py``): the TQDM bar without a host read a step;
   the ``baryir`` command adds it unless the config turns the bar off or names its own.
 
@@ -23,7 +22,6 @@ from baryir.tasks.callbacks.preemption import PreemptionCheckpoint, last_checkpo
 from baryir.tasks.callbacks.progress_bar import IntervalProgressBar
 from baryir.tasks.callbacks.rng_state import RNGStateCallback, collect_rng_states, set_rng_states
 from baryir.tasks.callbacks.run_info import RunInfo, git_revision
-from baryir.tasks.callbacks.study_run import StudyRunCallback
 from baryir.tasks.callbacks.test_report import TestReport
 from baryir.tasks.callbacks.validation_images import ValidationImageLogger
 from baryir.tasks.callbacks.wandb_logger import OfflineFallbackWandbLogger, wandb_mode
@@ -34,7 +32,6 @@ __all__ = [
     "PreemptionCheckpoint",
     "RNGStateCallback",
     "RunInfo",
-    "StudyRunCallback",
     "TestReport",
     "ValidationImageLogger",
     "collect_rng_states",

@@ -1,7 +1,7 @@
 """A study's generated prose: what the intervals, the mechanism and the budget curve say.
 
 The wording about the claim under test lives in the README template
-(:data:`baryir.study.writeup.DEFAULT_TEMPLATE` or the study's ``readme_template``); this module
+(:data:`report.writeup.DEFAULT_TEMPLATE` or the study's ``readme_template``); this module
 says only what the intervals say (:func:`answer_text`, :func:`mechanism_text`), what the budget
 curve says (:func:`budget_text`) and what the dose says (:func:`dose_section`).
 """
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from baryir.study.budget import CurvePoint, check_targets, first_step_meeting, last_quarter_gain
+from baryir.study.budget import CurvePoint
 from baryir.study.config import ARMS, BudgetCurve, StudyConfig
 from baryir.study.dose import DoseRow
-from baryir.study.mechanism import MechanismSummary
+from baryir.study.mechanism import MechanismRow, MechanismScore
 from baryir.study.stats import GROUPS, DifferenceRow, ImageScore
-from baryir.study.tables import (
+from report.budget_checks import check_targets, first_step_meeting, last_quarter_gain
+from report.tables import (
     dose_table,
     format_delta,
     format_interval,
@@ -118,15 +119,22 @@ def answer_text(
 
 
 def mechanism_text(
-    summary: MechanismSummary, arms: Sequence[str], reference: str, level: float
+    rows: Sequence[MechanismRow],
+    runs: Sequence[MechanismScore],
+    labels: Sequence[str],
+    arms: Sequence[str],
+    reference: str,
+    level: float,
 ) -> str:
     """What the mechanism numbers mean, and whether each WB arm brings ``b`` closer than
-    ``reference`` (the interval of its paired ``b_divergence`` difference lies below 0)."""
-    cell = {(r.arm, r.metric): r for r in summary.rows}
-    if not summary.runs:
+    ``reference`` (the interval of its paired ``b_divergence`` difference lies below 0).
+
+    ``rows`` and ``runs`` are the mechanism's per-arm rows and per-run scores, ``labels`` the
+    compared rows (the results' ``meta.mechanism_rows``)."""
+    cell = {(r.arm, r.metric): r for r in rows}
+    if not runs:
         return "No mechanism was measured (no arm has a barycenter, or fewer than 2 rows)."
-    first = summary.runs[0]
-    labels = next(iter(summary.embeddings.values())).labels if summary.embeddings else []
+    first = runs[0]
     names = ", ".join(f"`{label}`" for label in dict.fromkeys(labels)) or f"{first.rows} rows"
     percent = f"{level * 100:g}%"
     meaning = (

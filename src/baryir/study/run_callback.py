@@ -1,7 +1,7 @@
 """``StudyRunCallback``: the same batches in every arm of a study's seed.
 
 :func:`baryir.study.training.fit_config` adds it to every run's ``baryir fit`` config (by
-``class_path``: ``baryir.tasks.callbacks.StudyRunCallback``).
+``class_path``: ``baryir.study.run_callback.StudyRunCallback``); nothing else uses it.
 """
 
 from __future__ import annotations

@@ -1,36 +1,30 @@
-"""Write up a finished study: its CSV tables, plots, Markdown page and README.
+"""Write up a finished study from its results: its Markdown page, README and pictures.
 
-The README is ``README.template.md`` beside this module (or the study's ``readme_template``)
-filled by :func:`render_readme` with the tables of :mod:`baryir.study.tables` and the
-sentences of :mod:`baryir.study.prose`.
+The results are the files ``baryir study`` wrote (:mod:`baryir.study.results`, read back by
+:func:`report.results.read_results`). The README is ``README.template.md`` beside this module
+(or the study's ``readme_template``) filled by :func:`render_readme` with the tables of
+:mod:`report.tables` and the sentences of :mod:`report.prose`. A picture whose data the
+results lack (the embeddings or shares of a study published before they were saved) is kept as
+found in the folder.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from string import Template
 
-from baryir.data.datasets.testsets import test_set_label
-from baryir.data.suites import expand_specs
 from baryir.io.atomic import atomic_write_text
-from baryir.study.budget import CurvePoint
 from baryir.study.config import StudyConfig
-from baryir.study.dose import ShareTrace, dose_rows
-from baryir.study.mechanism import MechanismSummary
-from baryir.study.meta import StudyMeta
-from baryir.study.plots import plot_dose, plot_embedding_grid, plot_shares, plot_study
-from baryir.study.prose import answer_text, budget_text, dose_section, mechanism_text
-from baryir.study.stats import ArmRow, DifferenceRow, ImageScore
-from baryir.study.tables import (
+from report.plots import plot_dose, plot_embedding_grid, plot_shares, plot_study
+from report.prose import answer_text, budget_text, dose_section, mechanism_text
+from report.results import StudyResults
+from report.tables import (
     curve_table,
     difference_table,
     mechanism_table,
     psnr_table,
     timing_table,
-    write_csv,
 )
-from baryir.study.training import RunTiming
 
 __all__ = ["DEFAULT_TEMPLATE", "render_readme", "write_report"]
 
@@ -46,58 +40,42 @@ def render_readme(template: str, values: dict[str, str]) -> str:
         raise ValueError(f"README template: no value for placeholder {error}") from None
 
 
-def write_report(
-    config: StudyConfig,
-    arm_rows: list[ArmRow],
-    differences: list[DifferenceRow],
-    scores: list[ImageScore],
-    timings: list[RunTiming],
-    meta: StudyMeta,
-    mechanism: MechanismSummary | None = None,
-    curve: Sequence[CurvePoint] = (),
-    traces: Sequence[ShareTrace] = (),
-) -> dict[str, Path]:
-    """Write the Markdown, CSVs, plots and README of a finished study into ``config.output``.
+def write_report(config: StudyConfig, results: StudyResults) -> dict[str, Path]:
+    """Write the Markdown, plots and README of a finished study into its results' folder.
 
-    ``mechanism`` adds ``<name>-mechanism.csv`` (per arm and metric),
-    ``<name>-mechanism-runs.csv`` (per run) and ``<name>-embedding.png`` (the first seed's
-    ``b`` and ``r`` per arm); ``curve`` adds ``<name>-budget.csv``; ``traces`` (the alignment
-    term's gradient share along each run) add the dose section, ``<name>-dose.csv``,
-    ``<name>-dose.png`` (response against share) and ``<name>-shares.png`` (share along
-    training).
+    With the mechanism, the Markdown has its table and ``<name>-embedding.png`` (the first
+    seed's ``b`` and ``r`` per arm); with the budget curve, its table; with the dose, the dose
+    section, ``<name>-dose.png`` (response against share) and ``<name>-shares.png`` (share
+    along training).
     """
-    out = Path(config.output)
+    out = results.folder
     name = config.name
+    arm_rows, differences, scores = results.arm_rows, results.differences, results.scores
+    timings, meta, curve = results.timings, results.meta, results.curve
     files = {
-        "csv": write_csv(out / f"{name}.csv", arm_rows),
-        "differences": write_csv(out / f"{name}-differences.csv", differences),
-        "per_image": write_csv(out / f"{name}-per-image.csv", scores),
-        "timing": write_csv(out / f"{name}-timing.csv", timings),
         "plot": plot_study(
             arm_rows, differences, config.arms, config.reference, out / f"{name}.png"
         ),
     }
-    mechanism = mechanism or MechanismSummary()
-    if mechanism.runs:
-        files["mechanism"] = write_csv(out / f"{name}-mechanism.csv", mechanism.rows)
-        files["mechanism_runs"] = write_csv(out / f"{name}-mechanism-runs.csv", mechanism.runs)
-    if mechanism.embeddings:
-        panels = [(a, mechanism.embeddings[a]) for a in config.arms if a in mechanism.embeddings]
+    if results.embeddings:
+        panels = [(a, results.embeddings[a]) for a in config.arms if a in results.embeddings]
         files["embedding"] = plot_embedding_grid(panels, out / f"{name}-embedding.png")
-    if curve:
-        files["budget"] = write_csv(out / f"{name}-budget.csv", list(curve))
-    mechanism_said = mechanism_text(mechanism, config.arms, config.reference, config.level)
+    elif results.mechanism_runs and (out / f"{name}-embedding.png").is_file():
+        files["embedding"] = out / f"{name}-embedding.png"
+    mechanism_said = mechanism_text(
+        results.mechanism_rows,
+        results.mechanism_runs,
+        meta.mechanism_rows,
+        config.arms,
+        config.reference,
+        config.level,
+    )
     dose_said = ""
-    if traces:
-        harm = expand_specs(config.evaluation.do_no_harm)
-        clean_row = next((test_set_label(r) for r in harm if r.endswith(":clean")), None)
-        doses = dose_rows(
-            traces, differences, mechanism.rows, config.arms, config.reference, clean_row
-        )
-        files["dose"] = write_csv(out / f"{name}-dose.csv", doses)
-        files["dose_plot"] = plot_dose(doses, config.reference, out / f"{name}-dose.png")
-        files["shares_plot"] = plot_shares(traces, out / f"{name}-shares.png")
-        dose_said = dose_section(doses, config)
+    if results.doses:
+        files["dose_plot"] = plot_dose(results.doses, config.reference, out / f"{name}-dose.png")
+        if results.traces:
+            files["shares_plot"] = plot_shares(results.traces, out / f"{name}-shares.png")
+        dose_said = dose_section(results.doses, config)
     budget_said = budget_text(
         curve,
         config.steps,
@@ -126,9 +104,13 @@ def write_report(
         f"![b and r per arm, first seed]({name}-embedding.png)" if "embedding" in files else ""
     )
     extra_files = "".join(
-        f", `{files[kind].name}`"
-        for kind in ("mechanism", "mechanism_runs", "budget")
-        if kind in files
+        f", `{name}{suffix}`"
+        for suffix, present in (
+            ("-mechanism.csv", results.mechanism_runs),
+            ("-mechanism-runs.csv", results.mechanism_runs),
+            ("-budget.csv", curve),
+        )
+        if present
     )
     markdown = f"""# Study `{name}`: {len(others)} arms against `{config.reference}` at equal budget
 
@@ -155,7 +137,7 @@ every row equally. Intervals are per row, not corrected for multiple comparisons
 
 ## Mechanism: do the degradations share b and differ in r? ({len(config.seeds)} seeds)
 
-{mechanism_table(mechanism.rows, config.arms) if mechanism.rows else ""}
+{mechanism_table(results.mechanism_rows, config.arms) if results.mechanism_rows else ""}
 
 {mechanism_said}
 

@@ -1,22 +1,17 @@
-"""A study's tables: CSV files of dataclass rows and the Markdown tables of its report."""
+"""A study report's Markdown tables (the CSV files are written by :mod:`baryir.study.results`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
-from dataclasses import asdict, fields
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
-from baryir.io.atomic import atomic_write_text
-from baryir.study.budget import CurvePoint, mean_gain
+from baryir.study.budget import CurvePoint
 from baryir.study.dose import DoseRow
 from baryir.study.mechanism import MechanismRow
 from baryir.study.stats import GROUPS, ArmRow, DifferenceRow
 from baryir.study.training import RunTiming
+from report.budget_checks import mean_gain
 
 __all__ = [
     "VERDICT_MARK",
@@ -31,7 +26,6 @@ __all__ = [
     "psnr_table",
     "row_order",
     "timing_table",
-    "write_csv",
 ]
 
 VERDICT_MARK = {"better": " ▲", "worse": " ▼", "inconclusive": ""}
@@ -43,19 +37,6 @@ def format_number(value: float, signed: bool = False) -> str:
     if value != value:  # nan
         return "n/a"
     return f"{value:+.2f}" if signed else f"{value:.2f}"
-
-
-def write_csv(path: Path, rows: Sequence[Any]) -> Path:
-    """Write dataclass rows as CSV (header from the field names), atomically."""
-    buffer = io.StringIO()
-    names = [f.name for f in fields(rows[0])] if rows else []
-    writer = csv.DictWriter(buffer, fieldnames=names, lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow(
-            {k: f"{v:.6g}" if isinstance(v, float) else v for k, v in asdict(row).items()}
-        )
-    return atomic_write_text(path, buffer.getvalue())
 
 
 def row_order(arm_rows: Sequence[ArmRow]) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from baryir.evaluation.embedding import Embeddings, draw_embeddings, separation_
 from baryir.evaluation.report import save_figure
 from baryir.study.dose import DoseRow, ShareTrace
 from baryir.study.stats import ArmRow, DifferenceRow
-from baryir.study.tables import row_order
+from report.tables import row_order
 
 __all__ = ["plot_dose", "plot_embedding_grid", "plot_shares", "plot_study"]
 

@@ -1,0 +1,38 @@
+"""Write a study's report (Markdown, README, pictures) from the results ``baryir study`` saved.
+
+    baryir study --config configs/study/dose-response-cpu.yaml
+    python studies/write_report.py --config configs/study/dose-response-cpu.yaml
+
+``--results`` names the results folder (default: the study's ``output``); the report is written
+into it. A published round is regenerated the same way, e.g. ``--results docs/results/round4``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from report.results import read_results  # noqa: E402
+from report.writeup import write_report  # noqa: E402
+
+from baryir.study.config import load_study_config  # noqa: E402
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Read the study file and its results, write the report; prints the written files."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--config", type=Path, required=True, help="the study YAML file")
+    parser.add_argument("--results", type=Path, help="results folder (default: study output)")
+    args = parser.parse_args(argv)
+    config = load_study_config(args.config)
+    folder = args.results if args.results is not None else Path(config.output)
+    files = write_report(config, read_results(folder, config.name))
+    print(f"wrote {', '.join(str(path) for path in files.values())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
