@@ -97,6 +97,10 @@ def test_sigterm_mid_folder_then_skip_existing_resumes(tmp_path: Path) -> None:
         f"({len(written)} were there already)" in again.stdout
     )
     assert {name: (output / name).stat().st_mtime_ns for name in written} == kept  # not redone
+    print(
+        f"\nstopped after {len(written)} of {IMAGES}; the resumed run restored the other "
+        f"{IMAGES - len(written)}"
+    )
     names = sorted(p.name for p in reference.iterdir())
     assert sorted(p.name for p in output.iterdir()) == names
     for name in names:

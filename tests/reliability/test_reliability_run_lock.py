@@ -61,6 +61,7 @@ def test_second_fit_into_a_live_runs_folder_stops_naming_it(tmp_path: Path) -> N
         assert line.startswith(f"baryir fit: error: {tmp_path / 'ckpt'} is in use by another run")
         assert f"(pid {first.pid} on host {socket.gethostname()} since " in line
         assert first.poll() is None  # the first run goes on
+        print(f"\n{line}")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)

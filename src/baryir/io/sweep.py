@@ -27,21 +27,25 @@ def remove_older(folder: Path, age: float, keep: Iterable[Path] = ()) -> int:
     ``keep``, then the folders left empty (``folder`` itself stays); the number removed."""
     cutoff = time.time() - age
     kept = {Path(p).resolve() for p in keep}
+    paths = sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True)
+    ages = {}
+    for path in paths:  # before any removal touches a folder's time
+        try:
+            ages[path] = path.lstat().st_mtime
+        except FileNotFoundError:
+            continue
     removed = 0
-    for path in sorted(folder.rglob("*"), key=lambda p: len(p.parts), reverse=True):
-        if path.resolve() in kept:
+    for path, modified in ages.items():
+        if modified >= cutoff or path.resolve() in kept:
             continue
         try:
             if path.is_dir() and not path.is_symlink():
-                if path.stat().st_mtime < cutoff and not any(path.iterdir()):
-                    path.rmdir()
-            elif path.lstat().st_mtime < cutoff:
+                path.rmdir()  # only when empty (OSError otherwise)
+            else:
                 path.unlink()
                 removed += 1
-        except FileNotFoundError:
-            continue  # removed by its owner meanwhile
         except OSError:
-            continue  # still in use or not empty: the next sweep tries again
+            continue  # removed by its owner meanwhile, or a folder not empty
     return removed
 
 
