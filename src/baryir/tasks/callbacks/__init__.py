@@ -11,6 +11,8 @@ its private attributes.
   (``preemption.py``): an exact resume and a clean stop; the ``baryir`` command adds both.
 - :class:`FolderLock` (``folder_lock.py``): one run per checkpoint folder (``hold_folder``); the
   ``baryir fit`` preflight takes it.
+- :class:`LostRankGuard` (``lost_rank.py``): a DDP run that loses a rank ends in one line
+  (``limit_collective_wait``: the collective timeout); the preflight adds it.
 - :class:`TestReport` (``test_report.py``): the tables and picture at the end of ``baryir test``.
 - :class:`StudyRunCallback` (``study_run.py``): the same batches in every arm of a study.
 - :class:`IntervalProgressBar` (``progress_bar.py``): the TQDM bar without a host read a step;
@@ -22,6 +24,7 @@ from a config, e.g. ``--config configs/logger/wandb.yaml`` after the main config
 """
 
 from baryir.tasks.callbacks.folder_lock import FolderLock, hold_folder
+from baryir.tasks.callbacks.lost_rank import LostRankGuard, limit_collective_wait
 from baryir.tasks.callbacks.preemption import PreemptionCheckpoint, last_checkpoint_path
 from baryir.tasks.callbacks.progress_bar import IntervalProgressBar
 from baryir.tasks.callbacks.rng_state import RNGStateCallback, collect_rng_states, set_rng_states
@@ -34,6 +37,7 @@ from baryir.tasks.callbacks.wandb_logger import OfflineFallbackWandbLogger, wand
 __all__ = [
     "FolderLock",
     "IntervalProgressBar",
+    "LostRankGuard",
     "OfflineFallbackWandbLogger",
     "PreemptionCheckpoint",
     "RNGStateCallback",
@@ -45,6 +49,7 @@ __all__ = [
     "git_revision",
     "hold_folder",
     "last_checkpoint_path",
+    "limit_collective_wait",
     "set_rng_states",
     "wandb_mode",
 ]
