@@ -6,19 +6,108 @@ and bit depth as there), so the PNG the page offers for download is byte for byt
 ``baryir restore`` writes with the same checkpoint and options. The page shows the input and
 the restored image under a before/after slider, the PSNR against a reference image when one is
 given, and what the checkpoint is (network, parameters, training recipe and data). A file that
-cannot be read gets ``restore``'s one-line message, on the page.
+cannot be read gets ``restore``'s one-line message, on the page, naming the uploaded file (never
+a path on the server).
+
+Under load its resources stay bounded (:class:`AppLimits`, options of ``baryir app``, stated on
+the page): uploads have a size limit and images a decoded-pixel limit; one network runs at a time
+on the device and a bounded number of photos wait for it (:class:`NetworkGate`; past that the page
+answers "busy, try again"); every file of a request (upload, previews, result: Gradio's cache
+too) lives in one temporary folder of the server whose files are removed after
+``keep_files`` seconds, and the folder goes when the server stops (:func:`serve`: SIGTERM or
+Ctrl-C).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-__all__ = ["build_app", "describe_checkpoint", "find_checkpoints"]
+from baryir.io.sweep import SweptFolder
+
+__all__ = [
+    "AppLimits",
+    "BusyError",
+    "NetworkGate",
+    "build_app",
+    "describe_checkpoint",
+    "find_checkpoints",
+    "serve",
+]
+
+
+@dataclass(frozen=True)
+class AppLimits:
+    """What one server accepts and keeps.
+
+    Attributes:
+        max_upload_mb: largest upload (MB); Gradio refuses bigger files before they are stored.
+        max_pixels: largest image (pixels its header declares), refused before it is decoded.
+        queue_size: photos that may wait while one is restored; past that the answer is busy.
+        keep_files: seconds a request's files are kept (swept every ``keep_files / 10``).
+    """
+
+    max_upload_mb: int = 50
+    max_pixels: int = 36_000_000
+    queue_size: int = 8
+    keep_files: float = 900.0
+
+    def describe(self) -> str:
+        """The limits in one line of Markdown, for the page."""
+        return (
+            f"Limits: uploads up to {self.max_upload_mb} MB, images up to "
+            f"{self.max_pixels / 1e6:g} megapixels; one photo is restored at a time and "
+            f"{self.queue_size} may wait (past that: busy, try again); files are removed "
+            f"after {self.keep_files:g} s."
+        )
+
+
+class BusyError(RuntimeError):
+    """Too many photos already wait for the network."""
+
+
+class NetworkGate:
+    """One network run at a time; at most ``queue_size`` callers wait for their turn."""
+
+    def __init__(self, queue_size: int) -> None:
+        self.queue_size = queue_size
+        self.waiting = 0
+        self._run = threading.Lock()
+        self._count = threading.Lock()
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        """Wait for the network, then hold it for the block.
+
+        Raises:
+            BusyError: ``queue_size`` callers wait already (the caller does not wait).
+        """
+        with self._count:
+            if self.waiting >= self.queue_size and self._run.locked():
+                raise BusyError(
+                    f"busy: {self.waiting} photos are waiting for the network; try again in "
+                    "a minute"
+                )
+            self.waiting += 1
+        try:
+            self._run.acquire()
+        finally:
+            with self._count:
+                self.waiting -= 1
+        try:
+            yield
+        finally:
+            self._run.release()
 
 
 def find_checkpoints(root: Path) -> list[Path]:
@@ -58,6 +147,16 @@ def describe_checkpoint(path: Path, model: nn.Module) -> str:
     return "  \n".join(lines)
 
 
+def _public(error: BaseException, uploads: dict[Path, str], folder: Path) -> str:
+    """``error`` in one line for the browser: each upload's server path replaced by the name
+    it was sent with, and nothing else of the server's ``folder`` shown."""
+    said = " ".join(str(error).split())
+    for path, name in uploads.items():
+        said = said.replace(str(path.resolve()), name).replace(str(path), name)
+    said = said.replace(str(folder.resolve()), "").replace(str(folder), "")
+    return said.replace("pass max_pixels to raise it", "baryir app --max-pixels sets it")
+
+
 def _preview(path: Path, folder: Path) -> str:
     """An 8-bit RGB PNG of ``path`` for the slider (the browser cannot show every PNG kind)."""
     from baryir.io.image import read_image, write_image
@@ -82,11 +181,19 @@ class _Models:
         return self.loaded[checkpoint]
 
 
-def build_app(checkpoints: list[Path], device: str = "cpu") -> Any:
+def build_app(
+    checkpoints: list[Path],
+    device: str = "cpu",
+    limits: AppLimits | None = None,
+    files: SweptFolder | None = None,
+) -> Any:
     """The page (a ``gradio.Blocks``) restoring with any of ``checkpoints`` (the first chosen).
 
     Elements have ids for scripts and tests: ``photo``, ``reference``, ``checkpoint``, ``tile``,
-    ``precision``, ``restore``, ``slider``, ``result`` (the PNG to download), ``psnr``, ``about``.
+    ``precision``, ``restore``, ``slider``, ``result`` (the PNG to download), ``psnr``, ``about``,
+    ``limits``. Results and previews are written under ``files`` (default: a new temporary
+    folder, not swept; :func:`serve` gives its swept one), which keeps a request's upload while
+    the request runs or waits.
     """
     import gradio as gr
 
@@ -96,9 +203,13 @@ def build_app(checkpoints: list[Path], device: str = "cpu") -> Any:
 
     if not checkpoints:
         raise ValueError("baryir app: no checkpoint to serve")
+    limits = limits or AppLimits()
     models = _Models(device)
+    gate = NetworkGate(limits.queue_size)
     choices = [str(p) for p in checkpoints]
-    outputs = Path(tempfile.mkdtemp(prefix="baryir-app-"))
+    # the swept folder itself (never removed while serving) or a new one
+    outputs = files.path if files is not None else Path(tempfile.mkdtemp(prefix="baryir-app-"))
+    holding = files.holding if files is not None else lambda paths: nullcontext()
 
     def about(checkpoint: str) -> str:
         try:
@@ -116,30 +227,37 @@ def build_app(checkpoints: list[Path], device: str = "cpu") -> Any:
         if not photo:
             raise gr.Error("drop a photo first")
         source = Path(photo)
+        uploads = {Path(p): Path(p).name for p in (photo, reference) if p}
         target = Path(tempfile.mkdtemp(dir=outputs)) / f"{source.stem}-restored.png"
-        try:
-            model = models.get(checkpoint)
-            restore_file(
-                model,
-                source,
-                target,
-                tile=int(tile) or None,
-                device=device,
-                precision=precision,  # type: ignore[arg-type]
-            )
-        except (ImageReadError, OSError, ValueError) as error:
-            raise gr.Error(" ".join(str(error).split())) from None
-        said = ""
-        if reference:
+        with holding([*uploads, target.parent]):  # kept, whatever their age, until answered
             try:
-                psnr, ssim = psnr_ssim(read_image(target), read_image(Path(reference)))
-                said = f"restored against the reference: **{psnr:.2f} dB** PSNR, SSIM {ssim:.4f}"
-            except (ImageReadError, ValueError, RuntimeError) as error:
-                said = f"no PSNR: {' '.join(str(error).split())}"
-        try:
-            preview = (_preview(source, outputs), _preview(target, outputs))
-        except (ImageReadError, OSError, ValueError):
-            preview = None
+                model = models.get(checkpoint)
+                with gate.turn():
+                    restore_file(
+                        model,
+                        source,
+                        target,
+                        tile=int(tile) or None,
+                        device=device,
+                        precision=precision,  # type: ignore[arg-type]
+                        max_pixels=limits.max_pixels,
+                    )
+            except (BusyError, ImageReadError, OSError, ValueError) as error:
+                raise gr.Error(_public(error, uploads, outputs)) from None
+            said = ""
+            if reference:
+                try:
+                    truth = read_image(Path(reference), limits.max_pixels)
+                    psnr, ssim = psnr_ssim(read_image(target), truth)
+                    said = (
+                        f"restored against the reference: **{psnr:.2f} dB** PSNR, SSIM {ssim:.4f}"
+                    )
+                except (ImageReadError, ValueError, RuntimeError) as error:
+                    said = f"no PSNR: {_public(error, uploads, outputs)}"
+            try:
+                preview = (_preview(source, outputs), _preview(target, outputs))
+            except (ImageReadError, OSError, ValueError):
+                preview = None
         return preview, str(target), said
 
     with gr.Blocks(title="baryir: restore a photo") as page:
@@ -148,6 +266,7 @@ def build_app(checkpoints: list[Path], device: str = "cpu") -> Any:
             "Drop a photo (noisy, rainy, hazy, blurred, dark... or clean: a good model leaves "
             "it alone). It is restored as `baryir restore` does; the slider compares."
         )
+        gr.Markdown(limits.describe(), elem_id="limits")
         with gr.Row():
             with gr.Column():
                 # files, not gr.Image: the upload reaches restore as it is (bit depth, alpha,
@@ -170,6 +289,54 @@ def build_app(checkpoints: list[Path], device: str = "cpu") -> Any:
                 psnr = gr.Markdown(elem_id="psnr")
                 result = gr.File(label="restored PNG", elem_id="result")
                 info = gr.Markdown(about(choices[0]), elem_id="about")
-        button.click(run, [photo, reference, checkpoint, tile, precision], [slider, result, psnr])
+        # Gradio lets every request in: the gate runs one at a time and answers busy past
+        # queue_size waiting, with its own message
+        inputs = [photo, reference, checkpoint, tile, precision]
+        button.click(run, inputs, [slider, result, psnr], concurrency_limit=None)
         checkpoint.change(about, checkpoint, info)
     return page
+
+
+def serve(
+    checkpoints: list[Path],
+    device: str,
+    host: str,
+    port: int | None,
+    limits: AppLimits,
+) -> str:
+    """Serve the page until SIGTERM or Ctrl-C, then stop it and remove its files; the name of
+    the signal that stopped it.
+
+    All its files (Gradio's upload cache included) live in one temporary folder swept of files
+    older than ``limits.keep_files`` (:class:`~baryir.io.sweep.SweptFolder`).
+    """
+    files = SweptFolder("baryir-app-", limits.keep_files, max(limits.keep_files / 10, 0.5))
+    os.environ["GRADIO_TEMP_DIR"] = str(files.path / "gradio")  # Gradio reads it when built
+    stopped = threading.Event()
+    received: list[str] = []
+
+    def stop(signum: int, frame: object) -> None:
+        received.append(signal.Signals(signum).name)
+        stopped.set()
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        page = build_app(checkpoints, device, limits, files)
+        page.queue(max_size=limits.queue_size + 1)
+        page.launch(
+            server_name=host,
+            server_port=port,
+            show_error=False,  # an unexpected error's text may hold server paths: the log has it
+            max_file_size=f"{limits.max_upload_mb}mb",
+            prevent_thread_lock=True,
+        )
+        try:
+            while not stopped.wait(0.5):
+                pass
+        finally:
+            page.close()
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        files.close()
+    return received[0] if received else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jsonargparse.typing import NonNegativeInt
+from jsonargparse.typing import NonNegativeInt, PositiveFloat, PositiveInt
 
 from baryir.commands import DEFAULT_DEVICE, check_device
 
@@ -16,10 +16,14 @@ def run(
     host: str = "127.0.0.1",
     port: NonNegativeInt = 7860,
     device: str = DEFAULT_DEVICE,
+    max_upload_mb: PositiveInt = 50,
+    max_pixels: PositiveInt = 36_000_000,
+    queue_size: PositiveInt = 8,
+    keep_files: PositiveFloat = 900.0,
 ) -> int:
     """Serve a page where a dropped photo is restored (as baryir restore does) beside the original.
 
-    Needs pip install 'baryir[app]'. Stop it with Ctrl-C.
+    Needs pip install 'baryir[app]'. Stop it with Ctrl-C or SIGTERM (its files are removed).
 
     Args:
         ckpt: checkpoints to offer (a .ckpt of baryir fit, an exported .safetensors, a Hub
@@ -27,10 +31,14 @@ def run(
         runs: folder searched for checkpoints when --ckpt is not given.
         host: address to bind (127.0.0.1: this machine only; 0.0.0.0 shares it on the network).
         port: port to serve on (0: a free one).
-        device: where the network runs.
+        device: where the network runs (one photo at a time).
+        max_upload_mb: largest upload accepted (MB).
+        max_pixels: largest image accepted (pixels), refused before it is decoded.
+        queue_size: photos that may wait while one is restored; past that: busy, try again.
+        keep_files: seconds each request's files (upload, previews, result) are kept.
     """
     try:
-        from baryir.app import build_app, find_checkpoints
+        from baryir.app import AppLimits, find_checkpoints, serve
     except ImportError as error:
         raise ImportError(f"{error}; pip install 'baryir[app]'") from None
     check_device(device)
@@ -40,6 +48,7 @@ def run(
         raise FileNotFoundError(f"checkpoint not found: {missing[0]}")
     if not checkpoints:
         raise FileNotFoundError(f"no checkpoint under {runs}/: train one or pass --ckpt")
-    page = build_app(checkpoints, device)
-    page.launch(server_name=host, server_port=port or None, show_error=True)
+    limits = AppLimits(max_upload_mb, max_pixels, queue_size, keep_files)
+    stopped_by = serve(checkpoints, device, host, port or None, limits)
+    print(f"baryir app: stopped by {stopped_by or 'the server'}; its temporary files are removed")
     return 0

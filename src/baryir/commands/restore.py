@@ -4,12 +4,18 @@ Inputs are files, folders (their images, sorted) or glob patterns. Each output i
 after its input's stem in ``--output`` that mirrors the input's colour type, alpha and bit depth
 (:func:`baryir.inference.files.restore_file`). Every input is checked before the first image is
 restored, so a bad path fails at once.
+
+Folder jobs resume: outputs are written atomically, so one that is present is complete, and
+``--skip-existing`` restores only the inputs whose output is missing. SIGTERM or Ctrl-C stops
+after the image in hand is written, says how many outputs are done and prints the command that
+resumes (exit status 128 + the signal's number); a second one stops at once.
 """
 
 from __future__ import annotations
 
 import glob
 import logging
+import shlex
 import sys
 import time
 from collections.abc import Sequence
@@ -21,6 +27,7 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
+from baryir.commands.interrupt import StopRequest
 from baryir.inference import Precision
 from baryir.inference.files import luminance, restore_file
 from baryir.io.image import IMAGE_EXTENSIONS, ImageReadError, list_images
@@ -75,6 +82,7 @@ def run(
     device: str = DEFAULT_DEVICE,
     precision: Precision = "fp32",
     overwrite: bool = False,
+    skip_existing: bool = False,
 ) -> int:
     """Restore images with a trained network; 1 when an image was skipped, else 0.
 
@@ -93,26 +101,34 @@ def run(
             GPUs (elsewhere a one-line warning and fp32); bf16 outputs measured at 45+ dB
             PSNR against fp32 (benchmarks/bf16_agreement.py).
         overwrite: replace existing outputs.
+        skip_existing: keep existing outputs (complete: writes are atomic) and restore only
+            the inputs whose output is missing (how an interrupted folder job resumes).
     """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     check_output_folder(output)
     check_device(device)
     paths = expand_inputs(inputs)
     targets = [output / f"{p.stem}.png" for p in paths]
+    if overwrite and skip_existing:
+        raise ValueError("--overwrite and --skip-existing exclude each other: choose one")
     existing = [t for t in targets if t.exists()]
-    if existing and not overwrite:
+    if existing and not (overwrite or skip_existing):
         raise FileExistsError(
-            f"{existing[0]} exists ({len(existing)} outputs would be replaced); "
-            "pass --overwrite or choose another --output"
+            f"{existing[0]} exists ({len(existing)} outputs would be replaced); pass "
+            "--skip-existing to restore only the missing ones, --overwrite to replace them, "
+            "or choose another --output"
         )
+    kept = len(existing) if skip_existing else 0
+    if kept:
+        print(f"--skip-existing: {kept} of {len(paths)} outputs are there already, kept")
     if tile is not None and tile <= tile_overlap:
         raise ValueError(f"--tile {tile} must be larger than --tile-overlap {tile_overlap}")
     network = load_model(ckpt, model).to(device)
-    failed = 0
-    progress = tqdm(
-        list(zip(paths, targets, strict=True)), desc="restore", unit="image", disable=None
-    )
-    for path, target in progress:
+    failed = restored = 0
+    pairs = [(p, t) for p, t in zip(paths, targets, strict=True) if not (kept and t.exists())]
+    progress = tqdm(pairs, desc="restore", unit="image", disable=None)
+    stop = StopRequest()
+    for path, target in stop.until_stopped(progress):
         start = time.perf_counter()
         try:
             width, height = restore_file(
@@ -139,5 +155,19 @@ def run(
                 height,
                 time.perf_counter() - start,
             )
-    print(f"restored {len(paths) - failed} of {len(paths)} images into {output}")
+        restored += 1
+    if stop.signum is not None:
+        resume = [*inputs, "--ckpt", str(ckpt), "--output", str(output)]
+        for option, value in (("--model", model), ("--tile", tile)):
+            resume += [option, str(value)] if value is not None else []
+        resume += ["--tile-overlap", str(tile_overlap), "--device", device]
+        resume += ["--precision", precision, "--skip-existing"]
+        print(
+            f"baryir restore: stopped by {stop.name}: {kept + restored} of {len(paths)} outputs "
+            f"are in {output}; resume with:\n  {shlex.join(['baryir', 'restore', *resume])}",
+            file=sys.stderr,
+        )
+        return stop.exit_status
+    said = f" ({kept} were there already)" if kept else ""
+    print(f"restored {restored} of {len(paths)} images into {output}{said}")
     return 1 if failed else 0

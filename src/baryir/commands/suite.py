@@ -5,7 +5,8 @@ Scores every row of the suite (see :mod:`baryir.data.suites`) with
 ``worse``, ``psnr_min``, average row), writes ``results.csv``, ``results.md`` and
 ``per_image.csv`` (each image's input and restored PSNR) into ``--output`` (default: beside the
 checkpoint, ``<ckpt stem>-suite-<name>/``) and restores the suite's real photos (no ground
-truth, not scored) into ``--output/real/<folder>/<stem>.png``.
+truth, not scored) into ``--output/real/<folder>/<stem>.png`` (written atomically; with
+``--skip-existing`` a photo whose output is there is kept, not restored again).
 """
 
 from __future__ import annotations
@@ -37,18 +38,24 @@ def restore_real(
     tile: int | None,
     tile_overlap: int,
     device: str,
+    skip_existing: bool = False,
 ) -> int:
-    """Restore the images of each real-photo folder into ``out_dir/<folder name>/``; count."""
+    """Restore the images of each real-photo folder into ``out_dir/<folder name>/``; count
+    (with ``skip_existing``, outputs already there are kept and counted)."""
     from baryir.io.image import ImageReadError, list_images
 
     count = 0
     for folder in folders:
         for path in list_images(folder)[:max_images]:
+            target = out_dir / folder.name / f"{path.stem}.png"
+            if skip_existing and target.exists():
+                count += 1
+                continue
             try:
                 restore_file(
                     model,
                     path,
-                    out_dir / folder.name / f"{path.stem}.png",
+                    target,
                     tile,
                     tile_overlap,
                     device,
@@ -72,6 +79,7 @@ def run(
     tile_overlap: NonNegativeInt = 32,
     no_real: bool = False,
     device: str = DEFAULT_DEVICE,
+    skip_existing: bool = False,
 ) -> int:
     """Score a network on every row of an evaluation suite, without a Trainer.
 
@@ -88,6 +96,8 @@ def run(
         tile_overlap: overlap between tiles (pixels).
         no_real: skip the real photos.
         device: where the network runs.
+        skip_existing: keep the restored real photos already in --output (complete: writes
+            are atomic) and restore only the missing ones.
     """
     from baryir.data.suites import load_suite
     from baryir.evaluation.report import (
@@ -124,6 +134,8 @@ def run(
         print(f"wrote {csv_path}, {md_path}, {per_image}")
     if real:
         real_dir = out_dir / "real"
-        count = restore_real(network, real, real_dir, max_images, tile, tile_overlap, device)
+        count = restore_real(
+            network, real, real_dir, max_images, tile, tile_overlap, device, skip_existing
+        )
         print(f"restored {count} real photos (no ground truth, not scored) into {real_dir}")
     return 0

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from baryir.inference import Precision, restore
 from baryir.io.alpha import read_alpha
-from baryir.io.image import read_image, read_image_info, write_image
+from baryir.io.image import MAX_IMAGE_PIXELS, read_image, read_image_info, write_image
 
 __all__ = ["GRAY_MODES", "LUMA_WEIGHTS", "luminance", "restore_file"]
 
@@ -50,15 +50,17 @@ def restore_file(
     tile_overlap: int = 32,
     device: torch.device | str | None = None,
     precision: Precision = "fp32",
+    max_pixels: int | None = MAX_IMAGE_PIXELS,
 ) -> tuple[int, int]:
-    """Restore the image file ``path`` into the PNG ``target`` (see the module docstring).
+    """Restore the image file ``path`` into the PNG ``target`` (see the module docstring);
+    an image whose header declares more than ``max_pixels`` pixels is refused undecoded.
 
     Returns:
         ``(width, height)`` of the image. Raises :class:`~baryir.io.image.ImageReadError` if it
         cannot be read.
     """
     info = read_image_info(path)
-    image = read_image(path)
+    image = read_image(path, max_pixels)
     alpha = read_alpha(path)
     bit_depth = 16 if info.bit_depth > 8 else 8
     restored = restore(

@@ -25,7 +25,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from baryir.errors import ConfigError
 from baryir.io.checkpoint import load_checkpoint
 from baryir.io.checkpoint_io import checkpoint_candidates, newest_checkpoint
-from baryir.tasks.callbacks import last_checkpoint_path
+from baryir.tasks.callbacks import hold_folder, last_checkpoint_path, limit_collective_wait
 
 __all__ = ["check_checkpoint", "check_checkpoint_argument", "check_config", "prepare_run"]
 
@@ -143,6 +143,9 @@ def prepare_run(
         arguments: the subcommand's arguments; ``ckpt_path`` is replaced by the resolved file.
         fresh: ``fit`` only: start over in a folder that holds ``last.ckpt``, replacing it.
     """
+    if subcommand == "fit" and trainer.global_rank == 0:
+        hold_folder(trainer, _checkpoint_folder(trainer))  # one run per folder, for its life
+    limit_collective_wait(trainer)  # DDP: a lost rank ends the run in one line
     ckpt_path = arguments.get("ckpt_path")
     if ckpt_path == "last":
         resolved = _resolve_last(subcommand, trainer)

@@ -62,22 +62,40 @@ class RNGStateCallback(Callback):
 
     The states are captured when the checkpoint is written and applied at ``on_train_start``
     (after any sanity check), i.e. right before the first resumed batch is drawn. Under DDP
-    the file holds rank 0's states, so only rank 0 restores them (the other ranks keep their
-    fresh seeds rather than all copying rank 0's). With ``num_workers > 0`` the workers' seeds
-    come from the epoch's start, so augmentations after a mid-epoch resume differ.
+    every rank's states are gathered into the file (``{"ranks": [...]}``, one entry a rank) and
+    each rank restores its own; a file from another number of ranks (or from before) restores
+    rank 0's states on rank 0 only. With ``num_workers > 0`` the workers' seeds come from the
+    epoch's start, so augmentations after a mid-epoch resume differ.
     """
 
     def __init__(self) -> None:
         self._pending: dict[str, Any] | None = None
+        self._world_size = 1
+
+    def setup(self, trainer: Trainer, pl_module: LightningModule, stage: str) -> None:
+        self._world_size = trainer.world_size
 
     def state_dict(self) -> dict[str, Any]:
-        return collect_rng_states()
+        states = collect_rng_states()
+        if self._world_size < 2 or not torch.distributed.is_initialized():
+            return states
+        gathered: list[Any] = [None] * self._world_size
+        torch.distributed.all_gather_object(gathered, states)  # every rank saves: a collective
+        return {"ranks": gathered}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._pending = state_dict or None
 
     def on_train_start(self, trainer: Trainer, pl_module: LightningModule) -> None:
-        if self._pending is not None and trainer.global_rank == 0:
-            set_rng_states(self._pending)
-            log.info("restored the random number generator states from the checkpoint")
-        self._pending = None
+        pending, self._pending = self._pending, None
+        if pending is None:
+            return
+        ranks = pending.get("ranks")
+        if ranks is not None and len(ranks) == trainer.world_size:
+            mine = ranks[trainer.global_rank]
+        elif trainer.global_rank == 0:
+            mine = ranks[0] if ranks is not None else pending
+        else:
+            return  # states of another number of ranks: the other ranks keep their seeds
+        set_rng_states(mine)
+        log.info("restored the random number generator states from the checkpoint")
