@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
-from baryir.inference import Precision
+from baryir.inference import Precision, describe_precision, resolve_precision
 from baryir.inference.files import luminance, restore_file
 from baryir.io.image import IMAGE_EXTENSIONS, ImageReadError, list_images
 from baryir.models import load_model
@@ -73,7 +73,7 @@ def run(
     tile: PositiveInt | None = None,
     tile_overlap: NonNegativeInt = 32,
     device: str = DEFAULT_DEVICE,
-    precision: Precision = "fp32",
+    precision: Precision = "auto",
     overwrite: bool = False,
 ) -> int:
     """Restore images with a trained network; 1 when an image was skipped, else 0.
@@ -89,9 +89,9 @@ def run(
         tile: tile size (pixels) for big images.
         tile_overlap: overlap between tiles (pixels).
         device: where the network runs.
-        precision: fp32, or bf16 autocast on CPUs with AMX / AVX-512 BF16 and on recent
-            GPUs (elsewhere a one-line warning and fp32); bf16 outputs measured at 45+ dB
-            PSNR against fp32 (benchmarks/bf16_agreement.py).
+        precision: auto (bf16 where the CPU has AMX-BF16 / AVX-512 BF16 or the GPU supports
+            bf16, else fp32), fp32, or bf16 (elsewhere a one-line warning and fp32); bf16
+            outputs measured at 45+ dB PSNR against fp32 (benchmarks/bf16_agreement.py).
         overwrite: replace existing outputs.
     """
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -108,6 +108,8 @@ def run(
     if tile is not None and tile <= tile_overlap:
         raise ValueError(f"--tile {tile} must be larger than --tile-overlap {tile_overlap}")
     network = load_model(ckpt, model).to(device)
+    print(describe_precision(precision, device))
+    precision = resolve_precision(precision, device)
     failed = 0
     progress = tqdm(
         list(zip(paths, targets, strict=True)), desc="restore", unit="image", disable=None
