@@ -4,7 +4,8 @@ For each network (the presets of ``--models``, default the full ``baryir``, with
 weights, seed 0, and any checkpoints given with ``--ckpt``) and each photo of the named sets
 (central crops), restores in fp32 and under bf16 autocast and reports the PSNR of the bf16
 output against the fp32 one (8-bit, RGB; the option ships only if it is at least 45 dB), and
-both latencies. One JSON line per (network, set) plus the machine; needs a CPU with AMX or AVX-512 BF16 to mean anything (it says so).
+both latencies. One JSON line per (network, set) plus the machine; needs a CPU with AMX or
+AVX-512 BF16 to mean anything (it says so).
 
     python benchmarks/bf16_agreement.py --ckpt runs/quickstart/checkpoints/last.ckpt \\
         --sets Kodak24 CBSD68 --crop 256 --max-images 8
