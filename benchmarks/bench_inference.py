@@ -19,7 +19,14 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import PeakMemory, emit, median_time, set_threads  # noqa: E402
+from common import (  # noqa: E402
+    PeakMemory,
+    emit,
+    median_time,
+    network_gflop,
+    rate_fields,
+    set_threads,
+)
 
 from baryir.inference import native_bf16, restore  # noqa: E402
 from baryir.models import create_model  # noqa: E402
@@ -52,6 +59,9 @@ def bench(
             with PeakMemory(cuda) as memory:
                 run()  # warm-up, also the peak-memory measurement
             median, times = median_time(run, repeats=reps, warmup=0, sync=cuda)
+            # the untiled image's work (tiles add their overlaps): what the image costs
+            gflop = network_gflop(model, (1, 3, size, size))
+            computed = "bf16" if precision == "bf16" and native_bf16(device) else "fp32"
             emit(
                 "inference",
                 device=device,
@@ -64,6 +74,7 @@ def bench(
                 megapixels_per_s=round(size * size / 1e6 / median, 4),
                 peak_mem_mb=round(memory.peak_mb, 1),
                 times_s=[round(t, 4) for t in times],
+                **rate_fields(gflop, median, computed),
             )
 
 

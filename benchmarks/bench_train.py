@@ -39,7 +39,7 @@ from lightning.pytorch import Callback, seed_everything
 from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import emit, fit_quietly, set_threads  # noqa: E402
+from common import emit, fit_quietly, network_gflop, rate_fields, set_threads  # noqa: E402
 from reference_layers import reference_layers  # noqa: E402
 
 from baryir.losses import ObjectiveConfig  # noqa: E402
@@ -159,6 +159,8 @@ def bench_model(
         timer = run_steps(task, batch, patch, warmup + repeats)
         times = timer.times[warmup:]
         median = statistics.median(times)
+        # the network's forward and backward (of an L1 loss): the step's matrix work
+        gflop = network_gflop(task.model, (batch, 3, patch, patch), backward=True)
         rows.append(
             {
                 "model": model,
@@ -168,6 +170,7 @@ def bench_model(
                 "step_s": round(median, 4),
                 "samples_per_s": round(batch / median, 3),
                 "times_s": [round(t, 4) for t in times],
+                **rate_fields(gflop, median),
             }
         )
     base = next((r["step_s"] for r in rows if r["solver"] == "none"), None)

@@ -1,10 +1,11 @@
 """Does bf16 restore give the fp32 pictures? PSNR of bf16 outputs against fp32 outputs.
 
-For each network (the full ``baryir`` with random weights, seed 0, and any checkpoints given
-with ``--ckpt``) and each photo of the named sets (central crops), restores in fp32 and under
-bf16 autocast and reports the PSNR of the bf16 output against the fp32 one (8-bit, RGB; the
-option ships only if it is at least 45 dB), and both latencies. One JSON line per (network,
-set) plus the machine; needs a CPU with AMX or AVX-512 BF16 to mean anything (it says so).
+For each network (the presets of ``--models``, default the full ``baryir``, with random
+weights, seed 0, and any checkpoints given with ``--ckpt``) and each photo of the named sets
+(central crops), restores in fp32 and under bf16 autocast and reports the PSNR of the bf16
+output against the fp32 one (8-bit, RGB; the option ships only if it is at least 45 dB), and
+both latencies. One JSON line per (network, set) plus the machine; needs a CPU with AMX or
+AVX-512 BF16 to mean anything (it says so).
 
     python benchmarks/bf16_agreement.py --ckpt runs/quickstart/checkpoints/last.ckpt \\
         --sets Kodak24 CBSD68 --crop 256 --max-images 8
@@ -54,6 +55,7 @@ def agreement(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ckpt", nargs="*", default=[], help="trained checkpoints to add")
+    parser.add_argument("--models", nargs="*", default=["baryir"], help="presets, random weights")
     parser.add_argument("--root", type=Path, default=Path("../shared/data"))
     parser.add_argument("--sets", nargs="+", default=["Kodak24", "CBSD68"])
     parser.add_argument("--crop", type=int, default=256, help="central crop (0: whole photos)")
@@ -64,8 +66,10 @@ def main() -> None:
     set_threads(args.threads)
     if not native_bf16("cpu"):
         print("this CPU has no AMX / AVX-512 BF16: bf16 falls back to fp32", file=sys.stderr)
-    torch.manual_seed(0)
-    networks = {"baryir (random weights)": create_model("baryir")}
+    networks = {}
+    for preset in args.models:
+        torch.manual_seed(0)
+        networks[f"{preset} (random weights)"] = create_model(preset)
     networks |= {Path(ckpt).name: load_model(ckpt) for ckpt in args.ckpt}
     for set_name in args.sets:
         files = list_images(args.root / set_name, recursive=True, allow_empty=False)[

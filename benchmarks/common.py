@@ -17,8 +17,12 @@ import torch
 from baryir.provenance import UNKNOWN, git_revision, timestamp
 
 __all__ = [
+    "RATES_ENV",
     "RUN_ENV",
     "PeakMemory",
+    "matmul_rates",
+    "network_gflop",
+    "rate_fields",
     "commit",
     "cpu_model",
     "emit",
@@ -31,6 +35,78 @@ __all__ = [
 
 RUN_ENV = "BARYIR_BENCH_RUN"
 """The environment variable that carries a run's id from ``run_all.py`` to its scripts."""
+
+RATES_ENV = "BARYIR_BENCH_RATES"
+"""The environment variable that carries the machine's matrix rates (JSON, GFLOP/s by
+precision) from ``run_all.py``'s first measurement to its scripts."""
+
+MATMUL_SIDE = 2048
+"""Side of the square matrices whose product is the machine's matrix rate."""
+
+
+def _matmul_rate(dtype: torch.dtype, repeats: int) -> float:
+    """GFLOP/s of a ``MATMUL_SIDE`` square product in ``dtype``: the best of ``repeats``."""
+    generator = torch.Generator().manual_seed(0)
+    a = torch.rand(MATMUL_SIDE, MATMUL_SIDE, generator=generator).to(dtype)
+    b = torch.rand(MATMUL_SIDE, MATMUL_SIDE, generator=generator).to(dtype)
+    a @ b
+    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    return 2 * MATMUL_SIDE**3 / best / 1e9
+
+
+def _seconds(fn: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+@functools.cache
+def matmul_rates(repeats: int = 5) -> dict[str, float]:
+    """The machine's matrix rates at torch's current threads, GFLOP/s: ``{"fp32", "bf16"}``.
+
+    A 2048 x 2048 product, the best of ``repeats`` (the rate the cores reach, not the load's);
+    ``$BARYIR_BENCH_RATES`` (set by ``run_all.py`` after its first measurement) wins, so every
+    script of a run divides by the same rates.
+    """
+    given = os.environ.get(RATES_ENV)
+    if given:
+        return {key: float(value) for key, value in json.loads(given).items()}
+    return {
+        "fp32": round(_matmul_rate(torch.float32, repeats), 1),
+        "bf16": round(_matmul_rate(torch.bfloat16, repeats), 1),
+    }
+
+
+def network_gflop(model: torch.nn.Module, shape: tuple[int, ...], backward: bool = False) -> float:
+    """GFLOP of ``model`` on an input of ``shape`` (forward, or forward and backward of an L1
+    loss), counted by ``torch.utils.flop_counter.FlopCounterMode`` on a copy of the model on the
+    meta device (nothing is computed)."""
+    import copy
+
+    from torch.utils.flop_counter import FlopCounterMode
+
+    meta = copy.deepcopy(model).to("meta")
+    image = torch.rand(shape, device="meta")
+    counter = FlopCounterMode(display=False)
+    with counter, torch.set_grad_enabled(backward):
+        output = meta(image)
+        restored = output if isinstance(output, torch.Tensor) else output.restored
+        if backward:
+            (restored - image).abs().mean().backward()
+    return counter.get_total_flops() / 1e9
+
+
+def rate_fields(gflop: float, seconds: float, precision: str = "fp32") -> dict[str, Any]:
+    """``gflop`` done in ``seconds`` as a record's fields: the GFLOP, GFLOP/s, the machine's
+    matrix rate in ``precision`` (:func:`matmul_rates`) and the share of it reached."""
+    rate = matmul_rates()[precision]
+    achieved = gflop / seconds
+    return {
+        "gflop": round(gflop, 2),
+        "gflop_per_s": round(achieved, 1),
+        "matmul_gflop_per_s": rate,
+        "roofline_share": round(achieved / rate, 4),
+    }
 
 
 def cpu_model() -> str:

@@ -1,5 +1,9 @@
 """Run every CPU benchmark (``make bench``) and collect the JSON lines.
 
+Every profile first measures the machine's matrix rates (``bench_machine.py``: a 2048 x 2048
+product in fp32 and bf16); the scripts after it print each inference and training-step figure
+also as GFLOP/s (torch's FLOP counter) and as a share of the rate in its precision.
+
 Profiles (the default took 527 s on the idle 2-core CPU of docs/performance.md, before the
 full ``baryir``'s bf16 and 512 inference rows were added):
 
@@ -28,18 +32,23 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import RUN_ENV, run_id
+from common import RATES_ENV, RUN_ENV, run_id
 
 HERE = Path(__file__).resolve().parent
 
 
 def plan(quick: bool, paper: bool) -> list[list[str]]:
+    return [["bench_machine.py"], *_scripts(quick, paper)]
+
+
+def _scripts(quick: bool, paper: bool) -> list[list[str]]:
     if quick:
         runs = [
             ["bench_layers.py", "--sizes", "128", "--repeats", "1", "--ablation-size", "0"],
@@ -105,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
             for line in lines:
                 print(line, flush=True)
                 sink.write(line + "\n")
+                record = json.loads(line)
+                if record.get("bench") == "matmul_rates":
+                    env[RATES_ENV] = json.dumps({k: record[k] for k in ("fp32", "bf16")})
             sink.flush()
             status = "ok" if proc.returncode == 0 else f"failed ({proc.returncode})"
             print(f"# {script} {status} in {time.perf_counter() - began:.0f} s", flush=True)

@@ -197,6 +197,7 @@ def build_app(
     """
     import gradio as gr
 
+    from baryir.inference import describe_precision
     from baryir.inference.files import restore_file
     from baryir.io.image import ImageReadError, read_image
     from baryir.metrics import psnr_ssim
@@ -204,6 +205,7 @@ def build_app(
     if not checkpoints:
         raise ValueError("baryir app: no checkpoint to serve")
     limits = limits or AppLimits()
+    print(describe_precision("auto", device))
     models = _Models(device)
     gate = NetworkGate(limits.queue_size)
     choices = [str(p) for p in checkpoints]
@@ -281,8 +283,8 @@ def build_app(
                 with gr.Row():
                     tile = gr.Number(0, precision=0, minimum=0, label="tile (0: whole image)",
                                      elem_id="tile")  # fmt: skip
-                    precision = gr.Radio(["fp32", "bf16"], value="fp32", label="precision",
-                                         elem_id="precision")  # fmt: skip
+                    precision = gr.Radio(["auto", "fp32", "bf16"], value="auto",
+                                         label="precision", elem_id="precision")  # fmt: skip
                 button = gr.Button("Restore", variant="primary", elem_id="restore")
             with gr.Column():
                 slider = gr.ImageSlider(label="before | after", type="filepath", elem_id="slider")

@@ -28,7 +28,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from baryir.commands import DEFAULT_DEVICE, check_device, check_output_folder
 from baryir.commands.interrupt import StopRequest
-from baryir.inference import Precision
+from baryir.inference import Precision, describe_precision, resolve_precision
 from baryir.inference.files import luminance, restore_file
 from baryir.io.image import IMAGE_EXTENSIONS, ImageReadError, list_images
 from baryir.models import load_model
@@ -80,7 +80,7 @@ def run(
     tile: PositiveInt | None = None,
     tile_overlap: NonNegativeInt = 32,
     device: str = DEFAULT_DEVICE,
-    precision: Precision = "fp32",
+    precision: Precision = "auto",
     overwrite: bool = False,
     skip_existing: bool = False,
 ) -> int:
@@ -97,9 +97,9 @@ def run(
         tile: tile size (pixels) for big images.
         tile_overlap: overlap between tiles (pixels).
         device: where the network runs.
-        precision: fp32, or bf16 autocast on CPUs with AMX / AVX-512 BF16 and on recent
-            GPUs (elsewhere a one-line warning and fp32); bf16 outputs measured at 45+ dB
-            PSNR against fp32 (benchmarks/bf16_agreement.py).
+        precision: auto (bf16 where the CPU has AMX-BF16 / AVX-512 BF16 or the GPU supports
+            bf16, else fp32), fp32, or bf16 (elsewhere a one-line warning and fp32); bf16
+            outputs measured at 45+ dB PSNR against fp32 (benchmarks/bf16_agreement.py).
         overwrite: replace existing outputs.
         skip_existing: keep existing outputs (complete: writes are atomic) and restore only
             the inputs whose output is missing (how an interrupted folder job resumes).
@@ -124,6 +124,8 @@ def run(
     if tile is not None and tile <= tile_overlap:
         raise ValueError(f"--tile {tile} must be larger than --tile-overlap {tile_overlap}")
     network = load_model(ckpt, model).to(device)
+    print(describe_precision(precision, device))
+    precision = resolve_precision(precision, device)
     failed = restored = 0
     pairs = [(p, t) for p, t in zip(paths, targets, strict=True) if not (kept and t.exists())]
     progress = tqdm(pairs, desc="restore", unit="image", disable=None)

@@ -185,10 +185,12 @@ def log_table(logger: Any, results: dict[str, dict[str, float]]) -> None:
         logger.experiment.add_text("test/results", format_table(results, markdown=True))
 
 
-def describe_protocol(protocol: Any) -> str:
-    """One line saying how the metrics were computed."""
+def describe_protocol(protocol: Any, precision: str = "fp32") -> str:
+    """One line saying how the metrics were computed, ending with the network's ``precision``
+    (fp32 unless a trainer ran another, e.g. ``bf16-mixed``)."""
     return (
         f"{protocol.channel.upper()} channels, data range {protocol.data_range:g}, "
         f"{'8-bit quantised output, ' if protocol.quantize else ''}"
-        f"border crop {protocol.crop_border}, {protocol.size_policy} to a multiple of 8"
+        f"border crop {protocol.crop_border}, {protocol.size_policy} to a multiple of 8, "
+        f"network in {precision}"
     )

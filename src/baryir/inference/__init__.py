@@ -4,7 +4,13 @@
 ``baryir.inference.restore`` is always the function).
 """
 
-from baryir.inference.precision import Precision, autocast_for, native_bf16
+from baryir.inference.precision import (
+    Precision,
+    autocast_for,
+    describe_precision,
+    native_bf16,
+    resolve_precision,
+)
 from baryir.inference.restoring import FALLBACK_TILES, MIN_TILE, restore
 from baryir.inference.tiling import blend_ramp, tile_starts, tiled_forward
 
@@ -14,7 +20,9 @@ __all__ = [
     "Precision",
     "autocast_for",
     "blend_ramp",
+    "describe_precision",
     "native_bf16",
+    "resolve_precision",
     "restore",
     "tile_starts",
     "tiled_forward",

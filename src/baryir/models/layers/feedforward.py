@@ -49,19 +49,30 @@ class GatedFeedForward(nn.Module):
         channels-last.
         """
         x = x.contiguous(memory_format=torch.channels_last)
-        hidden = self.project_out.in_channels
+        hidden, channels = self.project_out.in_channels, self.project_out.out_channels
         extra = -hidden % CHANNEL_ALIGNMENT
         w_in, w_dw = self.project_in.weight, self.dwconv.weight
         # the two halves as separate convolutions: contiguous channels-last outputs, so the gate
         # runs on contiguous memory (chunking one channels-last tensor gives strided halves)
         halves = []
         for half in (slice(0, hidden), slice(hidden, 2 * hidden)):
-            weight_in = F.pad(w_in[half], (0, 0, 0, 0, 0, 0, 0, extra))
-            weight_dw = F.pad(w_dw[half], (0, 0, 0, 0, 0, 0, 0, extra))
+            weight_in = _zero_padded(w_in[half], (extra, channels, 1, 1), dim=0)
+            weight_dw = _zero_padded(w_dw[half], (extra, 1, 3, 3), dim=0)
             mixed = F.conv2d(F.conv2d(x, weight_in), weight_dw, padding=1, groups=hidden + extra)
             halves.append(mixed[:, :, rows])
         gate, value = halves
         gated = F.gelu(gate)
         gated = gated * value if torch.is_grad_enabled() else gated.mul_(value)
-        weight_out = F.pad(self.project_out.weight, (0, 0, 0, 0, 0, extra))
+        weight_out = _zero_padded(self.project_out.weight, (channels, extra, 1, 1), dim=1)
         return F.conv2d(gated, weight_out)
+
+
+def _zero_padded(weight: Tensor, zeros: tuple[int, int, int, int], dim: int) -> Tensor:
+    """``weight`` with a block of zeros of shape ``zeros`` appended along ``dim``.
+
+    A concatenation with a zeros tensor of a fixed shape (not ``F.pad``), so the padded weight
+    has a static shape when the network is traced for ONNX export.
+    """
+    if zeros[dim] == 0:
+        return weight
+    return torch.cat([weight, weight.new_zeros(zeros)], dim=dim)

@@ -68,7 +68,8 @@ class TestReport(Callback):
             return
         protocol = pl_module.protocol
         out_dir = self.report_dir(trainer)
-        print(f"\nTest results ({describe_protocol(protocol)}):\n{format_table(results)}\n")
+        described = describe_protocol(protocol, str(trainer.precision))
+        print(f"\nTest results ({described}):\n{format_table(results)}\n")
         csv_path, md_path = write_tables(results, out_dir)
         examples = self.keeper.examples
         grid = save_comparison_grid(examples, out_dir / "comparison.png") if examples else None
