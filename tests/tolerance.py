@@ -29,3 +29,13 @@ def conv_magnitude(weight: Tensor, inputs: Tensor) -> float:
     padding = weight.shape[-1] // 2
     sums = F.conv2d(inputs.detach().abs(), weight.detach().abs(), padding=padding, groups=groups)
     return float(sums.max())
+
+
+def float32_deep_bound(n_terms: int, magnitude: float) -> float:
+    """Difference of two float32 evaluations, in any orders, of a deep chain of ``n_terms``
+    rounded operations in all (a network) at the scale ``magnitude`` of its values: the
+    probabilistic bound ``lambda sqrt(n) u`` (Higham and Mary, SIAM J. Sci. Comput. 41(5), 2019,
+    Thm 2.4; roundings independent of mean zero), ``lambda = 6`` (fails with probability below
+    ``2 n exp(-18)``), twice. The worst case ``n u`` of so long a chain would exceed any error a
+    wrong wiring makes."""
+    return 2 * 6 * n_terms**0.5 * U32 * float(magnitude)
