@@ -11,7 +11,9 @@ so it holds on any CPU; the error of one machine is usually ``sqrt(n)`` times sm
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+from baryir.models.layers import TransformerBlock
 
 U32 = 2.0**-24  # float32's unit round-off
 
@@ -39,3 +41,11 @@ def float32_deep_bound(n_terms: int, magnitude: float) -> float:
     ``2 n exp(-18)``), twice. The worst case ``n u`` of so long a chain would exceed any error a
     wrong wiring makes."""
     return 2 * 6 * n_terms**0.5 * U32 * float(magnitude)
+
+
+def rounded_operations(model: nn.Module, height: int, width: int, batch: int = 1) -> int:
+    """A count of the rounded operations along a network's path: per transformer block, the
+    attention's three sums over the pixels (norms, q.k) and five channel sums at its widest."""
+    blocks = [m for m in model.modules() if isinstance(m, TransformerBlock)]
+    widest = max(block.norm1.weight.numel() for block in blocks)
+    return len(blocks) * (3 * batch * height * width + 5 * widest)

@@ -18,15 +18,7 @@ from baryir.models.layers import TransformerBlock
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from reference_layers import reference_layers  # noqa: E402
 
-from tolerance import float32_deep_bound  # noqa: E402
-
-
-def _rounded_operations(model: torch.nn.Module, height: int, width: int, batch: int = 1) -> int:
-    """A count of the rounded operations along a network's path: per transformer block, the
-    attention's three sums over the pixels (norms, q.k) and five channel sums at its widest."""
-    blocks = [m for m in model.modules() if isinstance(m, TransformerBlock)]
-    widest = max(block.norm1.weight.numel() for block in blocks)
-    return len(blocks) * (3 * batch * height * width + 5 * widest)
+from tolerance import float32_deep_bound, rounded_operations  # noqa: E402
 
 
 @torch.no_grad()
@@ -39,7 +31,7 @@ def test_full_baryir_matches_reference_layers() -> None:
         ref = model(x)
     assert ref.restored.abs().max() > 0.1
     # the optimised layers sum in other orders than the plain ones: a deep-chain bound
-    n = _rounded_operations(model, 24, 40)
+    n = rounded_operations(model, 24, 40)
     for a, b in zip(ours, ref, strict=True):
         assert a.shape == b.shape
         assert (a - b).abs().max() < float32_deep_bound(n, b.abs().max())
@@ -55,7 +47,7 @@ def test_full_baryir_in_bands_matches_reference_layers(monkeypatch) -> None:
     ours = model(x)
     with reference_layers():
         ref = model(x)
-    n = _rounded_operations(model, 40, 64)  # bands sum the same terms in another order
+    n = rounded_operations(model, 40, 64)  # bands sum the same terms in another order
     for a, b in zip(ours, ref, strict=True):
         assert (a - b).abs().max() < float32_deep_bound(n, b.abs().max())
 
@@ -77,7 +69,7 @@ def test_gradients_match_reference_layers() -> None:
     # forward, then backward through the same chain (twice the operations); a parameter's
     # gradient also sums over the batch's pixels: deep-chain bounds at the output's scale and
     # at the whole gradient's (backpropagation's rounding is bounded normwise, not entrywise)
-    n = 2 * _rounded_operations(model, 32, 32, batch=2)
+    n = 2 * rounded_operations(model, 32, 32, batch=2)
     torch.testing.assert_close(ours, ref, atol=float32_deep_bound(n, ref.abs().max()), rtol=0)
     atol = float32_deep_bound(n + 2 * 32 * 32, max(float(g.abs().max()) for g in ref_grads))
     for a, b in zip(ours_grads, ref_grads, strict=True):
@@ -94,6 +86,6 @@ def test_block_is_layout_agnostic_with_heads() -> None:
     with reference_layers():
         ref = block(x)
     # one block, other summation orders (fused layers, channels-last kernels)
-    atol = float32_deep_bound(_rounded_operations(block, 9, 11, batch=3), ref.abs().max())
+    atol = float32_deep_bound(rounded_operations(block, 9, 11, batch=3), ref.abs().max())
     torch.testing.assert_close(out, ref, atol=atol, rtol=0)
     torch.testing.assert_close(cl, ref, atol=atol, rtol=0)
