@@ -82,6 +82,8 @@ def assert_same_weights(resumed: dict, expected: dict) -> None:
     """The two checkpoints hold the same network (and potentials) weights."""
     assert resumed["state_dict"].keys() == expected["state_dict"].keys()
     for key, value in expected["state_dict"].items():
+        # the same steps in the same order on one machine: tight (a resume that skipped or
+        # repeated a step moves weights by a step's size, ~1e-3), not bound by other CPUs' orders
         torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-6, atol=1e-7)
 
 

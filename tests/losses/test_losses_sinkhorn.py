@@ -184,16 +184,6 @@ def _geomloss_alignment(b: torch.Tensor, source: torch.Tensor, lambdas: torch.Te
     return (weights * values).sum() / weights.sum()
 
 
-@pytest.mark.parametrize(
-    ("source", "kwargs", "scale"),
-    [
-        ([0, 1, 2, 3, 0, 1, 2, 3], {}, 1.0),  # the quickstart's batch: 4 sources of 2
-        ([0, 0, 0, 1, 1, 2, 2, 2], {"blur": 0.1, "scaling": 0.7}, 3.0),
-        ([5, 0, 5, 2, 2, 0, 5, 0], {}, 0.02),  # sources 1, 3 and 4 absent, clouds under blur
-        ([0, 1, 0, 1, 0, 1, 0, 1], {"p": 1}, 1.0),
-        ([2, 1, 0, 2, 1, 0, 3, 3], {}, 40.0),  # a long schedule
-    ],
-)
 def _float32_divergence_tolerance(
     pooled: torch.Tensor, p: int = 2, blur: float = 0.05, scaling: float = 0.5
 ) -> float:
@@ -219,6 +209,16 @@ def _float32_divergence_tolerance(
     return 2 * cost + iterations * u * max(spread, blur) ** p / p
 
 
+@pytest.mark.parametrize(
+    ("source", "kwargs", "scale"),
+    [
+        ([0, 1, 2, 3, 0, 1, 2, 3], {}, 1.0),  # the quickstart's batch: 4 sources of 2
+        ([0, 0, 0, 1, 1, 2, 2, 2], {"blur": 0.1, "scaling": 0.7}, 3.0),
+        ([5, 0, 5, 2, 2, 0, 5, 0], {}, 0.02),  # sources 1, 3 and 4 absent, clouds under blur
+        ([0, 1, 0, 1, 0, 1, 0, 1], {"p": 1}, 1.0),
+        ([2, 1, 0, 2, 1, 0, 3, 3], {}, 40.0),  # a long schedule
+    ],
+)
 def test_pooled_alignment_equals_geomloss(source: list[int], kwargs: dict, scale: float) -> None:
     # value and gradient equal to GeomLoss' debiased divergence pair by pair, float32 (its
     # epsilon schedule depends on each pair's diameter, read there with .item())

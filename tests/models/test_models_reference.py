@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from baryir.models import convert_official_state_dict, create_model
+from tolerance import float32_deep_bound, rounded_operations
 
 
 def shared_dir() -> Path:
@@ -164,9 +165,10 @@ def test_barynet_matches_released_forward() -> None:
     ours = model(x)
     ref = reference_barynet(x, sd)
     assert ref[0].abs().max() > 0.1
+    n = rounded_operations(model, 24, 40)  # the reference sums in its own orders
     for a, b in zip(ours, ref, strict=True):
         assert a.shape == b.shape
-        assert (a - b).abs().max() < 1e-4
+        assert (a - b).abs().max() < float32_deep_bound(n, b.abs().max())
 
 
 @torch.no_grad()
@@ -178,6 +180,7 @@ def test_promptir_matches_released_forward() -> None:
     ours = model(x)
     ref = reference_promptir(x, sd)
     assert ours.barycenter is None and ours.residual is None
+    n = rounded_operations(model, 24, 40)  # the reference sums in its own orders
     for a, b in zip(ours[:2], ref, strict=True):
         assert a.shape == b.shape
-        assert (a - b).abs().max() < 1e-4
+        assert (a - b).abs().max() < float32_deep_bound(n, b.abs().max())

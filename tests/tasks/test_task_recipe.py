@@ -15,6 +15,7 @@ from baryir.data.degradation_tasks import TASKS
 from baryir.models import create_model, list_models
 from baryir.tasks import RestorationTask
 from tiny_run import quiet_trainer
+from tolerance import float32_sum_bound
 
 
 @pytest.mark.parametrize("name", [n for n in list_models() if n.endswith("-tiny")])
@@ -36,7 +37,7 @@ def test_identity_init_is_a_task_field_and_loaded_weights_win(tmp_path: Path) ->
     trained = RestorationTask(model="baryir-tiny", model_args={"dim": 8})
     fresh.load_state_dict(trained.state_dict())
     assert fresh.model.output_projection.weight.abs().sum() > 0
-    assert torch.allclose(fresh(x), trained(x))
+    assert torch.equal(fresh(x), trained(x))  # the same weights and operations: bitwise
     plain = RestorationTask(model="baryir-tiny", model_args={"dim": 8})
     assert plain.model.output_projection.weight.abs().sum() > 0
 
@@ -132,7 +133,11 @@ def test_ema_weights_are_what_evaluation_and_checkpoints_use(tmp_path: Path) -> 
     expected = snapshots[0][key]
     for snapshot in snapshots[1:]:
         expected = decay * expected + (1 - decay) * snapshot[key]
-    assert torch.allclose(task.ema.module.state_dict()[key], expected, atol=1e-6)
+    # AveragedModel updates in its own order (a lerp or the formula): per update at most 3
+    # roundings of each side at the scale of the weights, over the snapshots' updates
+    magnitude = max(float(snapshot[key].abs().max()) for snapshot in snapshots)
+    atol = float32_sum_bound(3 * len(snapshots), magnitude)
+    assert torch.allclose(task.ema.module.state_dict()[key], expected, atol=atol, rtol=0)
     assert not torch.allclose(task.model.state_dict()[key], expected)
     x = torch.rand(1, 3, 32, 32)
     with torch.no_grad():
