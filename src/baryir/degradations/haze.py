@@ -16,9 +16,13 @@ _LUMA = (0.299, 0.587, 0.114)
 
 
 def _minmax(x: Tensor) -> Tensor:
+    """Per-image min-max of ``(..., H, W)`` to [0, 1]; an image whose spread is within float
+    rounding of its values (64 ulps: a smoothed flat image varies by a few) is flat: 0."""
     lo = x.amin(dim=(-2, -1), keepdim=True)
     hi = x.amax(dim=(-2, -1), keepdim=True)
-    return (x - lo) / (hi - lo).clamp_min(1e-6)
+    spread = hi - lo
+    flat = spread <= 64 * torch.finfo(x.dtype).eps * hi.abs()
+    return torch.where(flat, 0.0, (x - lo) / spread.clamp_min(torch.finfo(x.dtype).tiny))
 
 
 def depth_proxy(image: Tensor, luminance_weight: float = 0.5) -> Tensor:
