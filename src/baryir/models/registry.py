@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,6 +33,7 @@ from baryir.models.official import (
     detect_official_arch,
     potentials_config,
 )
+from baryir.models.plain import build_network
 from baryir.registry import Registry
 
 __all__ = [
@@ -220,7 +221,10 @@ def _from_file(
             f"{path}: the file does not say which network it holds; pass a registry name "
             f"(--model NAME), one of {list_models()}"
         )
-    model = _build(name, stored.get("config") or {}, overrides)
+    if isinstance(name, Mapping):  # a class path and its init_args
+        model = build_network(name)
+    else:
+        model = _build(name, stored.get("config") or {}, overrides)
     load_strict(model, state_dict, path)
     return model
 
