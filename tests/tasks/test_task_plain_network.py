@@ -37,7 +37,8 @@ def test_plain_network_fits_tests_loads_and_restores(
     keep = KeepTask()
     add_callbacks(monkeypatch, keep, BarycenterDivergence())
     model = ["--model.model", SPEC["class_path"], "--model.model.init_args.width", "6"]
-    assert main([*tiny_fit_args(tmp_path, 3, *model), "--model.model_args", "null"]) in (0, None)
+    args = tiny_fit_args(tmp_path, 3, *model, "--model.model_args", "null")
+    assert main([*args, "--trainer.val_check_interval", "3"]) in (0, None)
 
     task = keep.task
     assert isinstance(task.model, PlainNetwork) and type(task.model.network).__name__ == (

@@ -161,8 +161,8 @@ class RestorationTask(EvaluationTask):
 
     def setup(self, stage: str) -> None:
         datamodule = getattr(self.trainer, "datamodule", None)
-        weights = getattr(datamodule, "source_weights", None)
-        if stage != "fit" or weights is None:
+        weights = getattr(datamodule, "source_weights", None) if stage == "fit" else None
+        if weights is None:
             return
         weights = torch.as_tensor(weights, dtype=torch.float32)
         if weights.numel() != self.hparams.num_sources:
