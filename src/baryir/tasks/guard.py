@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import torch
-from torch import nn
 
 from baryir.errors import RunFailure
 
@@ -127,14 +126,6 @@ class NonFiniteGuard:
         self._pending = None
         self.consecutive = int(state.get("consecutive", 0))
         self.total = int(state.get("total", 0))
-
-
-def gradient_norms(module: nn.Module) -> torch.Tensor:
-    """The L2 norm of every gradient of ``module``, shape ``(P,)`` (empty when none)."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(0)
-    return torch.stack(torch._foreach_norm(grads))
 
 
 SKIPS_ON_DEVICE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad)
