@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import functools
 import inspect
 import logging
@@ -64,7 +65,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, fit_quietly, set_threads  # noqa: E402
 
 from baryir.data.degradation_tasks import TASKS  # noqa: E402
-from baryir.losses import ObjectiveConfig, SinkhornAlignment  # noqa: E402
+from baryir.losses import SinkhornAlignment  # noqa: E402
+from baryir.tasks import BarycenterConfig  # noqa: E402
 from baryir.tasks.restoration import RestorationTask  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +116,8 @@ def quickstart_setup(config: Path = ROOT / "configs" / "quickstart.yaml") -> Set
     model = dict(data["model"])
     spec = model.pop("optimizer", None)
     tasks = list(data["data"]["tasks"])
-    model["objective"] = ObjectiveConfig(**model.get("objective", {}))
+    model["objective"] = BarycenterConfig(**model.get("objective", {}))
+    model.pop("grad_shares", None)  # the parts are counted on a step that measures none
     model["num_sources"] = len({TASKS[t].source for t in tasks})
     return Setup(
         "quickstart",
@@ -133,10 +136,10 @@ def paper_setup(quick: bool) -> Setup:
     patch = 64 if quick else 128
     args = {
         "model": "baryir",
-        "wb_solver": "potentials",
         "num_sources": 3,
-        "potentials_pooling": "released",
-        "potentials_patch_size": patch,
+        "objective": BarycenterConfig(
+            wb_solver="potentials", potentials_pooling="released", potentials_patch_size=patch
+        ),
     }
     tasks = ["denoise_15", "denoise_25", "denoise_50", "derain", "dehaze"]
     return Setup("paper", args, 1 if quick else 3, patch, tasks, optimizer_factory(None))
@@ -147,8 +150,8 @@ def dry_setup(base: Setup) -> Setup:
     args = dict(base.task_args)
     args["model"] = "baryir-tiny"
     args["model_args"] = {"dim": 8, "num_blocks": [1, 1, 1, 1], "num_barycenter_blocks": 1}
-    if args.get("potentials_patch_size"):
-        args["potentials_patch_size"] = 32
+    if args["objective"].wb_solver == "potentials":
+        args["objective"] = dataclasses.replace(args["objective"], potentials_patch_size=32)
     return Setup(
         base.name, args, 4, 32, base.tasks, base.optimizer, base.log_every_n_steps, base.max_steps
     )
@@ -193,10 +196,10 @@ def _wrap(owner: Any, attribute: str, part: str) -> None:
 def instrument_task(task: RestorationTask, trainer: Trainer) -> None:
     """Mark the parts of ``training_step`` for the profiler (after the optimisers exist)."""
     _wrap(task.model, "forward", "forward")
-    _wrap(task.objective, "weighted_terms", "objective")
+    _wrap(task.objective.objective, "weighted_terms", "objective")
     _wrap(task, "manual_backward", "backward")
     _wrap(task, "log", "logging")
-    for method in ("check", "record", "flush"):
+    for method in ("check", "inspect", "record", "flush"):
         if hasattr(task.guard, method):
             _wrap(task.guard, method, "guard")
     for optimizer in trainer.optimizers:
@@ -207,11 +210,11 @@ def instrument_task(task: RestorationTask, trainer: Trainer) -> None:
     if task.ema is not None:
         _wrap(task.ema, "update_parameters", "ema")
     module = sys.modules[type(task).__module__]
-    for name, part in (("update_average", "ema"), ("gradient_norms", "guard")):
+    for name, part in (("update_average", "ema"), ("pixel_loss", "objective")):
         if hasattr(module, name):
             _wrap(module, name, part)
     if task.potentials is not None:
-        _wrap(task, "_potentials_step", "potentials")
+        _wrap(task.objective, "potentials_step", "potentials")
 
 
 def profile_summary(prof: Any, top: int) -> list[dict[str, Any]]:
@@ -373,7 +376,7 @@ class SideBySide(Callback):
 def run_setup(setup: Setup, steps: int, warmup: int, accelerator: str = "cpu") -> dict[str, Any]:
     """Fit the task for ``warmup + 1 + steps`` steps; the profiled step is step ``warmup``."""
     seed_everything(0, verbose=False)
-    task = RestorationTask(grad_share_every=0, optimizer=setup.optimizer, **setup.task_args)
+    task = RestorationTask(optimizer=setup.optimizer, **setup.task_args)
     profile_at = warmup if warmup % setup.log_every_n_steps else warmup + 1
     total = profile_at + 1 + steps
     timer = SideBySide(profile_at, total)

@@ -12,7 +12,7 @@ in the same process.
 
 ``--grad-share`` instead times each solver with the gradient shares measured at every step and
 never, side by side, and prints the measurement's cost and its cost per step at the default
-interval (``RestorationTask.grad_share_every``).
+interval (``RestorationTask``'s ``grad_shares.every``).
 
 ``--reference`` times each model's step with the reference layers (``reference_layers.py``: the
 straightforward float32 forwards of the release's arithmetic) and with the optimised ones, in
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import logging
 import statistics
 import sys
@@ -42,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import emit, fit_quietly, network_gflop, rate_fields, set_threads  # noqa: E402
 from reference_layers import reference_layers  # noqa: E402
 
-from baryir.losses import ObjectiveConfig  # noqa: E402
+from baryir.tasks import BarycenterConfig, ShareConfig  # noqa: E402
 from baryir.tasks.restoration import RestorationTask  # noqa: E402
 
 SOLVERS = ("none", "sinkhorn", "potentials")
@@ -117,12 +116,14 @@ def make_task(
     return RestorationTask(
         model=model,
         model_args=model_args,
-        grad_share_every=grad_share_every,
-        wb_solver=solver,  # type: ignore[arg-type]
+        grad_shares=ShareConfig(every=grad_share_every) if grad_share_every else None,
         num_sources=3,
-        potentials_pooling="released" if patch % 8 == 0 and patch >= 16 else "adaptive",
-        potentials_patch_size=patch,
-        objective=ObjectiveConfig(sinkhorn_backend="auto"),
+        objective=BarycenterConfig(
+            wb_solver=solver,  # type: ignore[arg-type]
+            potentials_pooling="released" if patch % 8 == 0 and patch >= 16 else "adaptive",
+            potentials_patch_size=patch,
+            sinkhorn_backend="auto",
+        ),
     )
 
 
@@ -185,7 +186,7 @@ def bench_grad_share(
     model: str, solvers: tuple[str, ...], batch: int, patch: int, warmup: int, repeats: int
 ) -> None:
     """Step time with the gradient shares measured at every step and never, per solver."""
-    default = inspect.signature(RestorationTask).parameters["grad_share_every"].default
+    default = ShareConfig().every
     for solver in solvers:
         times = {}
         for every in (0, 1):

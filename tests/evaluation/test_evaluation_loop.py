@@ -34,7 +34,7 @@ class Pairs(Dataset):
 
 def test_test_step_and_evaluate_are_one_loop(tmp_path) -> None:
     torch.manual_seed(0)
-    task = RestorationTask("baryir-tiny", model_args={"dim": 8}, wb_solver="none")
+    task = RestorationTask("baryir-tiny", model_args={"dim": 8}, objective=None)
     report = callbacks.TestReport(dir=str(tmp_path / "report"), images_per_set=2)
     trainer = quiet_trainer(callbacks=[report], default_root_dir=tmp_path)
     loaders = [DataLoader(Pairs(), batch_size=1), DataLoader(Pairs(), batch_size=2)]
@@ -59,7 +59,7 @@ def test_test_step_and_evaluate_are_one_loop(tmp_path) -> None:
 def test_tiled_test_step_goes_through_restore() -> None:
     torch.manual_seed(0)
     task = RestorationTask(
-        "baryir-tiny", model_args={"dim": 8}, wb_solver="none", eval_tile=16, eval_tile_overlap=4
+        "baryir-tiny", model_args={"dim": 8}, objective=None, eval_tile=16, eval_tile_overlap=4
     )
     trainer = quiet_trainer()
     trainer.test(task, DataLoader(Pairs()), verbose=False)

@@ -101,7 +101,7 @@ def test_bad_values_fail_before_work_in_one_line(tmp_path: Path) -> None:
         (["--trainer.max_steps=3"], "trainer.max_steps=3 is not longer than model.warmup_steps"),
         (["--data.root", "/nonexistent/data"], "data.root: data folder not found"),
         (["--model.model", "baryir-huge"], "unknown model 'baryir-huge'"),
-        (["--model.wb_solver=sinkhornn"], "model.wb_solver"),
+        (["--model.objective.wb_solver=sinkhornn"], "model.objective.wb_solver"),
         (["--data.mix_by", "shares"], "gives no share to the tasks ['denoise_15', "),
         (["--data.tasks", "[cdd11]"], "data.mix names ['clean', 'denoise_50']"),
     ]

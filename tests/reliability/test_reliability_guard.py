@@ -22,7 +22,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, Dataset
 
 from baryir.io.checkpoint_io import AtomicCheckpointIO
-from baryir.tasks import NonFiniteLossError, RestorationTask
+from baryir.tasks import BarycenterConfig, GuardConfig, NonFiniteLossError, RestorationTask
 from tiny_run import quiet_trainer
 
 BATCH = 6
@@ -95,11 +95,9 @@ def train(
     task = RestorationTask(
         model="baryir-tiny",
         model_args={"dim": 8},
-        wb_solver="potentials",
         num_sources=3,
-        potentials_patch_size=PATCH,
-        max_nonfinite_steps=max_nonfinite_steps,
-        nonfinite_check=check,
+        objective=BarycenterConfig(wb_solver="potentials", potentials_patch_size=PATCH),
+        guard=GuardConfig(max_nonfinite_steps=max_nonfinite_steps, check=check),
         optimizer=adam,
         potentials_optimizer=adam,
     )
@@ -184,7 +182,7 @@ def test_deferred_check_skips_on_the_device_and_counts_later(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="baryir.tasks.guard"):
         task, recorder, trainer = train(tmp_path, batches=4, check="deferred", **{fault: {1}})
-    assert task.deferred_check
+    assert task.guard.deferred
     # weights, potentials and the weight average unchanged by the faulty batch, the rest trained
     assert_same(recorder.before[1], recorder.after[1])
     assert any(
@@ -229,7 +227,7 @@ def test_deferred_check_stops_the_run_at_its_next_read(tmp_path: Path) -> None:
 
 
 def test_deferred_check_needs_optimisers_that_skip_on_the_device(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match=r"nonfinite_check='deferred' needs .*RMSprop"):
+    with pytest.raises(ValueError, match=r"guard.check='deferred' needs .*RMSprop"):
         RestorationTask(
-            model="baryir-tiny", model_args={"dim": 8}, nonfinite_check="deferred"
+            model="baryir-tiny", model_args={"dim": 8}, guard=GuardConfig(check="deferred")
         ).configure_optimizers()

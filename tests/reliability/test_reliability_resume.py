@@ -30,9 +30,9 @@ REPO = Path(__file__).resolve().parents[2]
 COMMON = [
     "--trainer.deterministic",
     "true",
-    "--model.wb_solver",
+    "--model.objective.wb_solver",
     "potentials",
-    "--model.potentials_patch_size",
+    "--model.objective.potentials_patch_size",
     "32",
     "--trainer.callbacks.init_args.every_n_train_steps",
     "3",

@@ -11,7 +11,7 @@ from lightning.pytorch import Callback, LightningModule
 
 from baryir.cli import count_sources, main
 from baryir.data import RestorationDataModule
-from baryir.tasks import RestorationTask
+from baryir.tasks import BarycenterConfig, RestorationTask
 from cdd11_tree import make_cdd11
 from tiny_run import quiet_trainer
 
@@ -22,8 +22,8 @@ CONFIG = REPO / "configs" / "baryir-cdd11.yaml"
 TINY = [
     "--model.model=baryir-tiny",
     "--model.model_args={dim: 8}",
-    "--model.potentials_pooling=adaptive",
-    "--model.potentials_patch_size=16",
+    "--model.objective.potentials_pooling=adaptive",
+    "--model.objective.potentials_patch_size=16",
     "--data.patch_size=16",
     "--data.batch_size=4",
     "--data.num_workers=0",
@@ -74,9 +74,8 @@ def test_synthetic_stand_in_trains_eleven_sources_on_cpu(tmp_path: Path) -> None
     task = RestorationTask(
         model="baryir-tiny",
         model_args={"dim": 8},
-        wb_solver="potentials",
         num_sources=11,
-        potentials_patch_size=16,
+        objective=BarycenterConfig(wb_solver="potentials", potentials_patch_size=16),
     )
     record = _Record()
     trainer = quiet_trainer(

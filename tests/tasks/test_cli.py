@@ -120,7 +120,7 @@ def test_restore_missing_input_fails_before_work(trained: Path, tmp_path: Path, 
 
 def test_config_typo_is_a_clear_error(tmp_path: Path, capsys) -> None:
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", "--config", str(CONF), "--model.wb_solverr", "none"])
+        main(["fit", "--config", str(CONF), "--model.objective.wb_solverr", "none"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "wb_solverr" in err[0]

@@ -10,8 +10,7 @@ import torch
 from lightning.pytorch import Callback, LightningDataModule
 from torch.utils.data import DataLoader, Dataset
 
-from baryir.losses import ObjectiveConfig
-from baryir.tasks import RestorationTask
+from baryir.tasks import BarycenterConfig, RestorationTask
 from tiny_run import quiet_trainer
 
 BATCH = 4  # per rank; the single-rank run uses 2 x BATCH
@@ -70,10 +69,12 @@ def first_loss(tmp_path: Path, solver: str, devices: int, gather: bool = True) -
     task = RestorationTask(
         model="baryir-tiny",
         model_args={"dim": 8, "num_blocks": [1, 1, 1, 1], "num_refinement_blocks": 1},
-        wb_solver=solver,
-        objective=ObjectiveConfig(sinkhorn_points="pooled"),
-        potentials_patch_size=16,
-        gather_global_batch=gather,
+        objective=BarycenterConfig(
+            wb_solver=solver,
+            sinkhorn_points="pooled",
+            potentials_patch_size=16,
+            gather_global_batch=gather,
+        ),
     )
     trainer = quiet_trainer(
         devices=devices,

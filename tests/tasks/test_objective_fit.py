@@ -36,7 +36,7 @@ def test_twenty_steps_each_solver_logs_terms_and_learns(solver: str, tmp_path: P
             "fit",
             "--config",
             str(TINY),
-            f"--model.wb_solver={solver}",
+            f"--model.objective.wb_solver={solver}",
             "--trainer.max_steps=20",
             "--trainer.val_check_interval=20",
             f"--trainer.default_root_dir={tmp_path}",
@@ -91,7 +91,7 @@ def make_paper_layout(root: Path, size: tuple[int, int] = (48, 40)) -> Path:
 TINY_OVERRIDES = [
     "--model.model=baryir-tiny",
     "--model.model_args={dim: 8}",
-    "--model.potentials_pooling=adaptive",
+    "--model.objective.potentials_pooling=adaptive",
     "--data.patch_size=32",
     "--data.num_workers=0",
     "--data.persistent_workers=false",

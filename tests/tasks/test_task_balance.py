@@ -12,9 +12,10 @@ from torch import nn
 
 from baryir.cli import main
 from baryir.losses import BaryIRObjective
-from baryir.tasks import RestorationTask
+from baryir.tasks import BarycenterConfig, RestorationTask, ShareConfig
 from baryir.tasks.balance import ShareBalancer, gradient_shares, share_multiplier
-from tiny_run import tiny_fit_args
+from baryir.tasks.callbacks import BarycenterDivergence
+from tiny_run import add_callbacks, tiny_fit_args
 
 
 def test_shares_of_two_terms_with_known_gradients() -> None:
@@ -62,29 +63,31 @@ def test_balancer_converges_and_moves_at_most_max_step() -> None:
 
 def test_objective_weighted_terms_sum_to_forward() -> None:
     torch.manual_seed(0)
-    objective = BaryIRObjective("sinkhorn", sinkhorn_points="pooled")
-    x, y = torch.rand(4, 3, 8, 8), torch.rand(4, 3, 8, 8)
+    objective = BaryIRObjective(wb_solver="sinkhorn", sinkhorn_points="pooled")
     z, b = torch.randn(4, 16, 2, 2), torch.randn(4, 16, 2, 2)
     args = dict(
         degradation=torch.tensor([0, 1, 3, 3]),
         source=torch.tensor([0, 0, 1, 1]),
         source_weights=torch.tensor([0.5, 0.5]),
     )
-    total, terms = objective(x, y, z, b, **args)
-    weighted, same = objective.weighted_terms(x, y, z, b, **args)
+    total, terms = objective(z, b, **args)
+    weighted, same = objective.weighted_terms(z, b, **args)
     assert weighted.keys() == terms.keys() == same.keys()
     assert torch.equal(sum(weighted.values()), total)
     config = objective.config
-    assert torch.equal(weighted["pixel"], config.pixel_weight * terms["pixel"])
-    assert objective.alignment_term == "sinkhorn"
-    assert BaryIRObjective("none").alignment_term is None
+    assert torch.equal(weighted["sinkhorn"], config.sinkhorn_weight * terms["sinkhorn"])
 
 
 def test_task_refuses_a_share_without_an_alignment_term() -> None:
+    none = BarycenterConfig(wb_solver="none")
+    shares = ShareConfig(alignment_share=0.1)
     with pytest.raises(ValueError, match="alignment_share"):
-        RestorationTask(model="baryir-tiny", wb_solver="none", alignment_share=0.1)
-    with pytest.raises(ValueError, match="alignment_share"):
-        RestorationTask(wb_solver="sinkhorn", alignment_share=0.1, grad_share_every=0)
+        RestorationTask(model="baryir-tiny", objective=none, grad_shares=shares)
+    with pytest.raises(ValueError, match="grad_shares.every"):
+        ShareConfig(every=0, alignment_share=0.1)
+    task = RestorationTask(model="baryir-tiny", model_args={"dim": 8}, grad_shares=shares)
+    assert task.shares.balancer.term == "sinkhorn"
+    assert task.hparams["grad_shares"] == {"every": 100, "alignment_share": 0.1, "smoothing": 0.5}
 
 
 def _metrics(root: Path) -> list[dict[str, str]]:
@@ -93,9 +96,12 @@ def _metrics(root: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def test_fit_logs_shares_and_b_divergence_and_balances(tmp_path: Path) -> None:
-    args = tiny_fit_args(tmp_path, 6, "--model.grad_share_every", "2")
-    args += ["--model.alignment_share", "0.3", "--model.alignment_share_smoothing", "1.0"]
+def test_fit_logs_shares_and_b_divergence_and_balances(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_callbacks(monkeypatch, BarycenterDivergence())
+    args = tiny_fit_args(tmp_path, 6, "--model.grad_shares.every", "2")
+    args += ["--model.grad_shares.alignment_share", "0.3", "--model.grad_shares.smoothing", "1.0"]
     assert main(args) in (0, None)
     rows = _metrics(tmp_path)
     names = {"pixel", "orthogonality", "contrast", "transport", "sinkhorn"}

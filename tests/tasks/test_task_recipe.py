@@ -13,7 +13,7 @@ from baryir.data import RestorationDataModule
 from baryir.data.datasets.bundled import bundled_dataset
 from baryir.data.degradation_tasks import TASKS
 from baryir.models import create_model, list_models
-from baryir.tasks import RestorationTask
+from baryir.tasks import BarycenterConfig, RestorationTask
 from tiny_run import quiet_trainer
 from tolerance import float32_sum_bound
 
@@ -75,9 +75,8 @@ def test_cosine_schedule_warms_up_then_decays_per_step(tmp_path: Path) -> None:
     task = RestorationTask(
         model="baryir-tiny",
         model_args={"dim": 8},
-        wb_solver="potentials",
         num_sources=2,
-        potentials_patch_size=16,
+        objective=BarycenterConfig(wb_solver="potentials", potentials_patch_size=16),
         lr_schedule="cosine",
         warmup_steps=4,
         min_lr_ratio=0.1,
@@ -115,7 +114,7 @@ def test_ema_weights_are_what_evaluation_and_checkpoints_use(tmp_path: Path) -> 
     task = RestorationTask(
         model="baryir-tiny",
         model_args={"dim": 8},
-        wb_solver="none",
+        objective=BarycenterConfig(wb_solver="none"),
         num_sources=1,
         ema_decay=decay,
         optimizer=lambda params: torch.optim.Adam(params, lr=1e-2),

@@ -1,7 +1,7 @@
 """The training step's bookkeeping costs no arithmetic: fused/foreach optimisers update as the
 plain ones do, the EMA without a host read matches ``AveragedModel``, and a step of the
 quickstart's task reads nothing from the device (the non-finite guard's flag stays there; once
-a step with ``nonfinite_check: immediate``)."""
+a step with ``guard.check: immediate``)."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from lightning.pytorch import Callback, Trainer, seed_everything
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
-from baryir.losses import ObjectiveConfig
 from baryir.models import create_model
-from baryir.tasks import RestorationTask
+from baryir.tasks import BarycenterConfig, GuardConfig, RestorationTask, ShareConfig
+from baryir.tasks.average import update_average
 from baryir.tasks.callbacks import IntervalProgressBar
-from baryir.tasks.restoration import update_average, with_kernels
+from baryir.tasks.kernels import with_kernels
 from tiny_run import quiet_trainer
 
 TINY = {"dim": 8, "num_blocks": [1, 1, 1, 1], "num_barycenter_blocks": 1}
@@ -160,13 +160,13 @@ def test_quickstart_step_reads_nothing_from_the_device(
         model="baryir-tiny",
         model_args=TINY,
         num_sources=4,
-        objective=ObjectiveConfig(sinkhorn_points="pooled"),
+        objective=BarycenterConfig(sinkhorn_points="pooled"),
         ema_decay=0.95,
         lr_schedule="cosine",
         warmup_steps=2,
-        grad_share_every=100,
+        grad_shares=ShareConfig(every=100),
         optimizer=partial(torch.optim.Adam, lr=2e-3),
-        nonfinite_check=check,
+        guard=GuardConfig(check=check),
     )
     counter = _CountReads(at=2)
     trainer = quiet_trainer(
@@ -178,7 +178,7 @@ def test_quickstart_step_reads_nothing_from_the_device(
     )
     trainer.fit(task, train_dataloaders=DataLoader(_Batches(), batch_size=4))
     assert trainer.optimizers[0].defaults["fused"] is True
-    assert task.deferred_check is (check == "auto")
+    assert task.guard.deferred is (check == "auto")
     assert counter.reads == reads
 
 
@@ -199,7 +199,7 @@ def _fit(tmp_path: Path, steps: int, every: int, callbacks: list) -> Trainer:
         model="baryir-tiny",
         model_args=TINY,
         num_sources=4,
-        objective=ObjectiveConfig(sinkhorn_points="pooled"),
+        objective=BarycenterConfig(sinkhorn_points="pooled"),
         optimizer=partial(torch.optim.Adam, lr=2e-3),
     )
     trainer = quiet_trainer(

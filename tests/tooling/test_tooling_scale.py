@@ -46,7 +46,7 @@ def test_ddp_two_cpu_processes(tmp_path: Path, solver: str) -> None:
         "--trainer.accelerator=cpu",
         "--trainer.devices=2",
         "--trainer.strategy=ddp",
-        f"--model.wb_solver={solver}",
+        f"--model.objective.wb_solver={solver}",
     )
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO / "src")}
     result = subprocess.run(

@@ -94,7 +94,7 @@ def test_sweep_draws_run(path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyP
             f"--trainer.logger.init_args.save_dir={out}",
             "--data.root=null",
             "--data.num_workers=0",
-            "--model.potentials_pooling=adaptive",
+            "--model.objective.potentials_pooling=adaptive",
         ]
         try:
             main(args)

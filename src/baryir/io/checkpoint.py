@@ -169,6 +169,8 @@ def network_state_from_lightning(checkpoint: Mapping[str, Any]) -> dict[str, Ten
 
 def _hparams_config(checkpoint: dict[str, Any]) -> dict[str, Any] | None:
     hparams = checkpoint.get("hyper_parameters")
+    if isinstance(hparams, dict) and isinstance(hparams.get("model"), Mapping):
+        return {"model": dict(hparams["model"]), "config": {}}  # a class path and its init_args
     if not isinstance(hparams, dict) or not isinstance(hparams.get("model"), str):
         return None
     model_args = hparams.get("model_args") or {}

@@ -1,4 +1,5 @@
-"""The BaryIR training objective: weighted sum of every term plus a per-term dict for logging."""
+"""The Wasserstein-barycenter part of the BaryIR objective: a weighted sum of its terms plus a
+per-term dict for logging (the task adds the pixel term)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from torch import Tensor, nn
 from .contrastive import residual_contrast_loss
 from .cost import transport_cost
 from .orthogonality import orthogonality_loss
-from .pixel import pixel_loss
 from .potentials import Potentials, congruence_penalty, potential_network_term, potentials_step_loss
 from .sinkhorn import SinkhornAlignment
 
@@ -31,13 +31,15 @@ def sum_terms(weighted: dict[str, Tensor]) -> Tensor:
 
 @dataclass(frozen=True)
 class ObjectiveConfig:
-    r"""The hyper-parameters of the BaryIR objective, with the paper's values as defaults.
+    r"""The solver and weights of the barycenter objective, with the paper's values as defaults.
 
-    The one place they are defined: :class:`BaryIRObjective` reads them, and
-    :class:`~baryir.tasks.RestorationTask` takes them as one group (``model.objective`` in YAML).
+    The one place they are defined: :class:`BaryIRObjective` reads them, and the task's
+    objective component (:class:`~baryir.tasks.barycenter.BarycenterConfig`, ``model.objective``
+    in YAML) extends them.
 
     Args:
-        pixel_weight: :math:`S`, weight of the L1 reconstruction term (paper: 1e4).
+        wb_solver: ``sinkhorn`` (GeomLoss Sinkhorn divergences between the sources' barycenter
+            clouds), ``potentials`` (the paper's dual potentials) or ``none`` (ablation).
         transport_weight: :math:`\alpha_c`, weight of the transport cost c(z, b) (paper: 1).
         potential_weight: :math:`\alpha_f`, weight of the potentials term -f_k(b) (paper: 1).
         orthogonality_weight: :math:`\gamma_o`, barycenter/residual orthogonality (paper: 0.05).
@@ -46,7 +48,6 @@ class ObjectiveConfig:
         sinkhorn_weight: :math:`\alpha_s`, weight of the Sinkhorn alignment between sources.
         congruence_weight: weight of the congruence penalty on the potentials (paper: 10).
         squared_cost: mean((z - b)^2) instead of the paper's root-mean-square cost.
-        pixel_loss: ``l1`` (paper) or ``charbonnier``.
         sinkhorn_points: ``tokens`` (bottleneck tokens) or ``pooled`` (one vector per image).
         sinkhorn_num_points: tokens kept per source (random subsample).
         sinkhorn_blur: GeomLoss blur (entropic scale) of the Sinkhorn divergence.
@@ -55,7 +56,7 @@ class ObjectiveConfig:
         sinkhorn_normalize: L2-normalise the points before the Sinkhorn divergence.
     """
 
-    pixel_weight: float = 10000.0
+    wb_solver: WBSolver = "sinkhorn"
     transport_weight: float = 1.0
     potential_weight: float = 1.0
     orthogonality_weight: float = 0.05
@@ -64,7 +65,6 @@ class ObjectiveConfig:
     sinkhorn_weight: float = 1.0
     congruence_weight: float = 10.0
     squared_cost: bool = False
-    pixel_loss: Literal["l1", "charbonnier"] = "l1"
     sinkhorn_points: Literal["tokens", "pooled"] = "tokens"
     sinkhorn_num_points: int = 256
     sinkhorn_blur: float = 0.05
@@ -73,16 +73,16 @@ class ObjectiveConfig:
     sinkhorn_normalize: bool = False
 
     def __post_init__(self) -> None:
-        if self.pixel_loss not in ("l1", "charbonnier"):
+        if self.wb_solver not in ("sinkhorn", "potentials", "none"):
             raise ValueError(
-                "BaryIRObjective: pixel_loss must be 'l1' or 'charbonnier', got "
-                f"{self.pixel_loss!r}"
+                "BaryIRObjective: wb_solver must be 'sinkhorn', 'potentials' or 'none', "
+                f"got {self.wb_solver!r}"
             )
         if self.temperature <= 0:
             raise ValueError(f"BaryIRObjective: temperature must be > 0, got {self.temperature}")
 
     @classmethod
-    def parse(cls, value: ObjectiveConfig | dict[str, Any] | None) -> ObjectiveConfig:
+    def parse(cls, value: ObjectiveConfig | dict[str, Any] | None) -> Any:
         """``value`` itself, the defaults for ``None``, or a mapping (a checkpoint's
         hyper-parameters) checked field by field."""
         if value is None:
@@ -102,67 +102,55 @@ class ObjectiveConfig:
 
 
 class BaryIRObjective(nn.Module):
-    r"""Network loss of BaryIR (BARYIR.md section 3) with a choice of barycenter solver.
+    r"""Barycenter loss of BaryIR (BARYIR.md section 3) with a choice of solver.
 
     On a batch of ``B`` samples, sample ``i`` from source ``k(i)``, with
     :math:`w_i = \lambda_{k(i)}`:
 
     .. math::
 
-        L = \frac1B \sum_i w_i \big( \alpha_c c_i + \gamma_o o_i + \gamma_q q_i
-            - \alpha_f f_{k(i)}(b_i) \big) + S \cdot \operatorname{mean}|\hat x - x|
-            + \alpha_s A
+        L_{WB} = \frac1B \sum_i w_i \big( \alpha_c c_i + \gamma_o o_i + \gamma_q q_i
+            - \alpha_f f_{k(i)}(b_i) \big) + \alpha_s A
 
     with :math:`c_i` the transport cost (:func:`~baryir.losses.cost.transport_cost`),
     :math:`o_i` the orthogonality (:func:`~baryir.losses.orthogonality.orthogonality_loss`),
     :math:`q_i` the residual contrast on the fine degradation labels
     (:func:`~baryir.losses.contrastive.residual_contrast_loss`) and :math:`A` the Sinkhorn
-    alignment (:class:`~baryir.losses.sinkhorn.SinkhornAlignment`). Per ``wb_solver``:
+    alignment (:class:`~baryir.losses.sinkhorn.SinkhornAlignment`). The paper's loss is
+    :math:`S \cdot \operatorname{mean}|\hat x - x| + L_{WB}` (the task adds the pixel term).
+    Per ``wb_solver``:
 
-    * ``"potentials"`` (paper): the :math:`f` term, no :math:`A`; logs ``pixel, transport,
+    * ``"potentials"`` (paper): the :math:`f` term, no :math:`A`; logs ``transport,
       orthogonality, contrast, potential``.
-    * ``"sinkhorn"``: :math:`A`, no :math:`f` term; logs ``pixel, transport, orthogonality,
-      contrast, sinkhorn``.
-    * ``"none"``: neither transport nor :math:`f` nor :math:`A`; logs ``pixel, orthogonality,
+    * ``"sinkhorn"``: :math:`A`, no :math:`f` term; logs ``transport, orthogonality, contrast,
+      sinkhorn``.
+    * ``"none"``: neither transport nor :math:`f` nor :math:`A`; logs ``orthogonality,
       contrast``.
-    * a model without a barycenter (``barycenter=None``, e.g. Restormer): pixel only; logs
-      ``pixel``.
 
     The logged values are detached and unweighted by the scalar weights (``transport`` is
     :math:`\frac1B\sum_i w_i c_i`, ``potential`` is :func:`potential_network_term`, i.e.
-    :math:`-\frac1B\sum_i w_i f_{k(i)}(b_i)`, ``pixel`` is the mean L1).
+    :math:`-\frac1B\sum_i w_i f_{k(i)}(b_i)`).
 
     Args:
-        wb_solver: ``"sinkhorn"``, ``"potentials"`` or ``"none"``.
-        config: the weights and settings (:class:`ObjectiveConfig`; default: the paper's).
+        config: the solver, weights and settings (:class:`ObjectiveConfig`; default: the
+            paper's weights).
         **fields: :class:`ObjectiveConfig` fields that replace ``config``'s.
 
     Example:
         >>> objective = BaryIRObjective(wb_solver="sinkhorn", sinkhorn_points="pooled")
-        >>> x = torch.rand(4, 3, 8, 8)
         >>> z, b = torch.randn(4, 16, 1, 1), torch.randn(4, 16, 1, 1)
         >>> total, terms = objective(
-        ...     x, x, z, b, degradation=torch.tensor([0, 1, 3, 3]),
+        ...     z, b, degradation=torch.tensor([0, 1, 3, 3]),
         ...     source=torch.tensor([0, 0, 1, 1]), source_weights=torch.tensor([0.5, 0.5]))
         >>> sorted(terms)
-        ['contrast', 'orthogonality', 'pixel', 'sinkhorn', 'transport']
+        ['contrast', 'orthogonality', 'sinkhorn', 'transport']
     """
 
-    def __init__(
-        self,
-        wb_solver: WBSolver = "potentials",
-        config: ObjectiveConfig | None = None,
-        **fields: Any,
-    ) -> None:
+    def __init__(self, config: ObjectiveConfig | None = None, **fields: Any) -> None:
         super().__init__()
-        if wb_solver not in ("sinkhorn", "potentials", "none"):
-            raise ValueError(
-                "BaryIRObjective: wb_solver must be 'sinkhorn', 'potentials' or 'none', "
-                f"got {wb_solver!r}"
-            )
-        config = ObjectiveConfig.parse(config)
+        config = config if isinstance(config, ObjectiveConfig) else ObjectiveConfig.parse(config)
         self.config = replace(config, **fields) if fields else config
-        self.wb_solver = wb_solver
+        self.wb_solver = self.config.wb_solver
         self.alignment = (
             SinkhornAlignment(
                 points=self.config.sinkhorn_points,
@@ -172,29 +160,25 @@ class BaryIRObjective(nn.Module):
                 backend=self.config.sinkhorn_backend,
                 normalize=self.config.sinkhorn_normalize,
             )
-            if wb_solver == "sinkhorn"
+            if self.wb_solver == "sinkhorn"
             else None
         )
 
     def forward(
         self,
-        restored: Tensor,
-        target: Tensor,
-        source_latent: Tensor | None = None,
-        barycenter: Tensor | None = None,
+        source_latent: Tensor,
+        barycenter: Tensor,
         residual: Tensor | None = None,
         degradation: Tensor | None = None,
         source: Tensor | None = None,
         source_weights: Tensor | None = None,
         potentials: Potentials | None = None,
     ) -> tuple[Tensor, dict[str, Tensor]]:
-        """Total loss and detached per-term values.
+        """Total barycenter loss and detached per-term values.
 
         Args:
-            restored: network output :math:`(B, 3, H, W)`.
-            target: clean image :math:`(B, 3, H, W)`.
-            source_latent: ``z`` :math:`(B, C, h, w)`; needed with a barycenter.
-            barycenter: ``b`` :math:`(B, C, h, w)` or ``None`` (pixel loss only).
+            source_latent: ``z`` :math:`(B, C, h, w)`.
+            barycenter: ``b`` :math:`(B, C, h, w)`.
             residual: ``r`` :math:`(B, C, h, w)`; ``z - b`` when ``None``.
             degradation: :math:`(B,)` fine degradation ids (contrast labels).
             source: :math:`(B,)` source (potential) index.
@@ -205,24 +189,14 @@ class BaryIRObjective(nn.Module):
             ``(total, terms)``: scalar total loss and a dict of detached scalars.
         """
         weighted, terms = self.weighted_terms(
-            restored,
-            target,
-            source_latent,
-            barycenter,
-            residual,
-            degradation,
-            source,
-            source_weights,
-            potentials,
+            source_latent, barycenter, residual, degradation, source, source_weights, potentials
         )
         return sum_terms(weighted), terms
 
     def weighted_terms(
         self,
-        restored: Tensor,
-        target: Tensor,
-        source_latent: Tensor | None = None,
-        barycenter: Tensor | None = None,
+        source_latent: Tensor,
+        barycenter: Tensor,
         residual: Tensor | None = None,
         degradation: Tensor | None = None,
         source: Tensor | None = None,
@@ -233,19 +207,13 @@ class BaryIRObjective(nn.Module):
 
         The arguments are :meth:`forward`'s; the total is the sum of the first dict (what
         :meth:`forward` returns), so one term's gradient can be taken on its own (the gradient
-        shares of :class:`~baryir.tasks.balance.GradientShares`). Both dicts have the same keys.
+        shares of :mod:`baryir.tasks.balance`). Both dicts have the same keys.
         """
-        pixel = pixel_loss(restored, target, self.config.pixel_loss)
-        config = self.config
-        terms = {"pixel": pixel.detach()}
-        weighted = {"pixel": config.pixel_weight * pixel}
-        if barycenter is None:
-            return weighted, terms
-        if source_latent is None or degradation is None or source is None or source_weights is None:
+        if degradation is None or source is None or source_weights is None:
             raise ValueError(
-                "BaryIRObjective: with a barycenter, source_latent, degradation, source and "
-                "source_weights are all required"
+                "BaryIRObjective: degradation, source and source_weights are all required"
             )
+        config = self.config
         if residual is None:
             residual = source_latent - barycenter
         weights = source_weights.to(device=barycenter.device, dtype=barycenter.dtype)[source]
@@ -254,10 +222,11 @@ class BaryIRObjective(nn.Module):
         contrast = (
             weights * residual_contrast_loss(residual, degradation, config.temperature)
         ).mean()
-        terms["orthogonality"] = orthogonality.detach()
-        terms["contrast"] = contrast.detach()
-        weighted["orthogonality"] = config.orthogonality_weight * orthogonality
-        weighted["contrast"] = config.contrast_weight * contrast
+        terms = {"orthogonality": orthogonality.detach(), "contrast": contrast.detach()}
+        weighted = {
+            "orthogonality": config.orthogonality_weight * orthogonality,
+            "contrast": config.contrast_weight * contrast,
+        }
         if self.wb_solver == "none":
             return weighted, terms
 

@@ -17,7 +17,7 @@ import contextlib
 import inspect
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,6 +35,7 @@ from baryir.models.official import (
     detect_official_arch,
     potentials_config,
 )
+from baryir.models.plain import build_network
 from baryir.registry import Registry
 
 __all__ = [
@@ -235,7 +236,10 @@ def _from_file(
             f"({keys[:4]}{' ...' if len(keys) > 4 else ''}) match no known network; pass a "
             f"registry name (--model NAME)"
         )
-    model = _build(name, stored.get("config") or {}, overrides)
+    if isinstance(name, Mapping):  # a class path and its init_args
+        model = build_network(name)
+    else:
+        model = _build(name, stored.get("config") or {}, overrides)
     load_strict(model, state_dict, path)
     return model
 

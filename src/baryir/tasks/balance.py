@@ -21,12 +21,14 @@ weights.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ShareBalancer", "gradient_shares", "share_multiplier"]
+__all__ = ["GradientShares", "ShareBalancer", "ShareConfig", "gradient_shares", "share_multiplier"]
 
 
 def _flat(grads: Sequence[Tensor | None], params: Sequence[Tensor]) -> Tensor:
@@ -129,3 +131,86 @@ class ShareBalancer(nn.Module):
         factor = min(max(solved, 1.0 / self.max_step), self.max_step) ** self.smoothing
         self.multiplier.mul_(factor)
         return float(self.multiplier)
+
+
+@dataclass(frozen=True)
+class ShareConfig:
+    """The task's gradient-share diagnostics (``model.grad_shares`` in YAML; ``null``: none).
+
+    Args:
+        every: every this many network updates (and at the first), measure each loss term's
+            share of the network's gradient (:func:`gradient_shares`: one extra backward per
+            term on that step), logged as ``train/grad_share/<term>`` (the latest measurement
+            at every logged step).
+        alignment_share: keep the alignment term's (``sinkhorn`` or ``potential``) share near
+            this value (:class:`ShareBalancer`, re-solved at every measurement; logged as
+            ``train/alignment_multiplier``). None (default): the objective's plain weights.
+        smoothing: weight of each new solution in the balancer's log-space moving average
+            (1: use each measurement's solution as it is).
+    """
+
+    every: int = 100
+    alignment_share: float | None = None
+    smoothing: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.every < 1:
+            raise ValueError(f"grad_shares.every must be >= 1, got {self.every}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class GradientShares(nn.Module):
+    """Measures the terms' gradient shares every ``config.every`` steps and, with
+    ``config.alignment_share``, balances the alignment term (:attr:`balancer`).
+
+    Args:
+        config: when and what (:class:`ShareConfig`).
+        alignment_term: the objective's alignment term (None: nothing to balance).
+    """
+
+    def __init__(self, config: ShareConfig, alignment_term: str | None) -> None:
+        super().__init__()
+        self.every = config.every
+        self.balancer: ShareBalancer | None = None
+        if config.alignment_share is not None:
+            if alignment_term is None:
+                raise ValueError(
+                    f"grad_shares.alignment_share={config.alignment_share} needs an alignment "
+                    "term (objective.wb_solver 'sinkhorn' or 'potentials')"
+                )
+            self.balancer = ShareBalancer(alignment_term, config.alignment_share, config.smoothing)
+        self.latest: dict[str, Tensor] = {}
+
+    def scale(self, weighted: dict[str, Tensor]) -> dict[str, Tensor]:
+        """``weighted`` with the balanced term times the balancer's multiplier."""
+        if self.balancer is not None and self.balancer.term in weighted:
+            term = self.balancer.term
+            weighted[term] = weighted[term] * self.balancer.multiplier.to(weighted[term].dtype)
+        return weighted
+
+    def due(self, step: int) -> bool:
+        return step % self.every == 0
+
+    def measure(
+        self,
+        weighted: dict[str, Tensor],
+        params: Sequence[nn.Parameter],
+        mean: Callable[[Tensor], Tensor] | None,
+    ) -> None:
+        """Measure the shares (kept for logging) and re-solve the balancer; ``mean`` averages
+        the multiplier over DDP ranks (each measured its own)."""
+        shares, grads = gradient_shares(weighted, params)
+        self.latest = {name: share.detach() for name, share in shares.items()}
+        if self.balancer is not None:
+            self.balancer.update(grads)
+            if mean is not None:
+                self.balancer.multiplier.copy_(mean(self.balancer.multiplier))
+
+    def logged(self) -> dict[str, Tensor]:
+        """What the task logs: ``grad_share/<term>`` and ``alignment_multiplier``."""
+        values = {f"grad_share/{name}": value for name, value in self.latest.items()}
+        if self.balancer is not None:
+            values["alignment_multiplier"] = self.balancer.multiplier.float()
+        return values

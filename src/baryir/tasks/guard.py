@@ -1,19 +1,19 @@
 """Skip optimisation steps whose loss or gradients are not finite, and stop after too many.
 
-Two ways to check (``RestorationTask``'s ``nonfinite_check``): *immediate* reads one flag on the
-host every step and skips the step there; *deferred* leaves the flag on the device (fused
-optimisers skip their update on it, as under a ``GradScaler``), counts on the device and reads the
-counts once every logging interval.
+Two ways to check (``RestorationTask``'s ``guard.check``, :class:`GuardConfig`): *immediate*
+reads one flag on the host every step and skips the step there; *deferred* leaves the flag on
+the device (fused optimisers skip their update on it, as under a ``GradScaler``), counts on the
+device and reads the counts once every logging interval.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
 
 import torch
-from torch import nn
 
 from baryir.errors import RunFailure
 
@@ -40,7 +40,7 @@ class NonFiniteGuard:
 
     def __init__(self, max_consecutive: int = 10) -> None:
         if max_consecutive < 1:
-            raise ValueError(f"max_nonfinite_steps must be >= 1, got {max_consecutive}")
+            raise ValueError(f"guard.max_nonfinite_steps must be >= 1, got {max_consecutive}")
         self.max_consecutive = max_consecutive
         self.consecutive = 0
         self.total = 0
@@ -64,7 +64,7 @@ class NonFiniteGuard:
             raise NonFiniteLossError(
                 f"{self.consecutive} consecutive steps had a non-finite {what} (last at step "
                 f"{step}); stopping. The last checkpoint written is intact. Lower the learning "
-                "rate, check the data, or raise model.max_nonfinite_steps."
+                "rate, check the data, or raise model.guard.max_nonfinite_steps."
             )
         return False
 
@@ -116,7 +116,7 @@ class NonFiniteGuard:
             raise NonFiniteLossError(
                 f"{longest} consecutive steps had a non-finite loss or gradient (checked at step "
                 f"{step}, last at step {last}); stopping. No skipped step changed the weights. "
-                "Lower the learning rate, check the data, or raise model.max_nonfinite_steps."
+                "Lower the learning rate, check the data, or raise model.guard.max_nonfinite_steps."
             )
 
     def state_dict(self) -> dict[str, int]:
@@ -126,14 +126,6 @@ class NonFiniteGuard:
         self._pending = None
         self.consecutive = int(state.get("consecutive", 0))
         self.total = int(state.get("total", 0))
-
-
-def gradient_norms(module: nn.Module) -> torch.Tensor:
-    """The L2 norm of every gradient of ``module``, shape ``(P,)`` (empty when none)."""
-    grads = [p.grad for p in module.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(0)
-    return torch.stack(torch._foreach_norm(grads))
 
 
 SKIPS_ON_DEVICE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad)
@@ -157,3 +149,106 @@ def step_unless(
         return step()
     finally:
         del optimizer.found_inf
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """The task's non-finite guard (``model.guard`` in YAML; ``null``: no guard).
+
+    Args:
+        max_nonfinite_steps: consecutive non-finite steps tolerated before the run stops.
+        check: ``immediate``: one host read a step; a skipped step is named at once and does
+            not advance ``global_step`` or the schedule. ``deferred``: no host read; the fused
+            optimisers skip the update on the device flag (as under a ``GradScaler``), the
+            weight average holds still, and the counts are read, warned about and checked
+            every ``trainer.log_every_n_steps``, at epoch ends and at checkpoints; a skipped
+            step still counts in ``global_step`` and the schedule. ``auto``: deferred where
+            every optimiser can skip on the device (fused Adam, AdamW, Adagrad), else
+            immediate.
+    """
+
+    max_nonfinite_steps: int = 10
+    check: Literal["auto", "immediate", "deferred"] = "auto"
+
+    def __post_init__(self) -> None:
+        if self.check not in ("auto", "immediate", "deferred"):
+            raise ValueError(
+                f"guard.check must be 'auto', 'immediate' or 'deferred', got {self.check!r}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class TrainingGuard(NonFiniteGuard):
+    """The guard of a training step, in the mode of ``config``.
+
+    An update computes its flag and asks whether to drop it (:meth:`inspect`: in immediate
+    mode the step's one host read), updates through :meth:`step` (deferred mode: the fused
+    kernel skips on the flag) and the step ends with :meth:`end_step`.
+    """
+
+    def __init__(self, config: GuardConfig) -> None:
+        super().__init__(config.max_nonfinite_steps)
+        self.mode = config.check
+        self.deferred = False
+
+    def configure(self, optimizers: Sequence[torch.optim.Optimizer]) -> None:
+        """Resolve the mode for these optimisers (see :class:`GuardConfig`)."""
+        able = all(skips_on_device(opt) for opt in optimizers)
+        if self.mode == "deferred" and not able:
+            names = ", ".join(type(opt).__name__ for opt in optimizers if not skips_on_device(opt))
+            raise ValueError(
+                f"guard.check='deferred' needs optimisers that skip a step on the device "
+                f"(fused Adam, AdamW or Adagrad); {names} cannot: use 'immediate' or 'auto'"
+            )
+        self.deferred = able and self.mode != "immediate"
+
+    def inspect(
+        self, what: str, step: int, loss: torch.Tensor, grads: Sequence[torch.Tensor]
+    ) -> tuple[torch.Tensor | None, bool]:
+        """``(bad, drop)``: ``bad`` (a bool tensor) is set when ``loss`` or a gradient is not
+        finite; ``drop`` (immediate mode, one host read) says the update must be dropped now,
+        the step counted and named (``what`` loss or gradient). Deferred: ``drop`` is False."""
+        norms = torch.stack(torch._foreach_norm(list(grads))) if grads else torch.zeros(0)
+        bad = ~(torch.isfinite(loss) & torch.isfinite(norms).all())
+        if self.deferred or not bool(bad):
+            return bad, False
+        if self.check(f"{what}loss", step, loss):
+            self.check(f"{what}gradient", step, norms)
+        return bad, True
+
+    def step(
+        self, optimizer: torch.optim.Optimizer, bad: torch.Tensor | None, run: Callable[[], Any]
+    ) -> Any:
+        """``run()`` (which steps ``optimizer``), skipped on the device when ``bad`` is set in
+        deferred mode."""
+        return step_unless(optimizer, bad, run) if self.deferred and bad is not None else run()
+
+    def end_step(self, bad: torch.Tensor | None, step: int, every: int, passed: bool) -> None:
+        """Deferred: record ``bad`` and read the counts every ``every`` steps. Immediate: a
+        ``passed`` step restarts the consecutive count."""
+        if self.deferred and bad is not None:
+            self.record(bad, step)
+            if (step + 1) % every == 0:
+                self.flush(step + 1)
+        elif passed:
+            self.passed()
+
+
+class NoGuard(TrainingGuard):
+    """No guard (``model.guard: null``): every update goes through, nothing is read or counted."""
+
+    def __init__(self) -> None:
+        super().__init__(GuardConfig())
+
+    def configure(self, optimizers: Sequence[torch.optim.Optimizer]) -> None:
+        self.deferred = False
+
+    def check(self, what: str, step: int, *tensors: torch.Tensor) -> bool:
+        return True
+
+    def inspect(
+        self, what: str, step: int, loss: torch.Tensor, grads: Sequence[torch.Tensor]
+    ) -> tuple[torch.Tensor | None, bool]:
+        return None, False

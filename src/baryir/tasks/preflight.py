@@ -84,7 +84,7 @@ def check_config(subcommand: str, config: Any) -> None:
     from baryir.models import list_models
 
     name = _get(config, "model.model")
-    if name is not None and name not in list_models():
+    if isinstance(name, str) and name not in list_models():  # else a class path
         raise ConfigError(f"model.model: unknown model {name!r}; valid names: {list_models()}")
     for key in ("data.root", "data.test_root"):
         root = _get(config, key)

@@ -1,14 +1,16 @@
 """The Lightning callbacks of the library, one a file, and the offline-safe W&B logger.
 
 Each callback reads the task through :class:`~baryir.tasks.RestorationTask`'s public surface
-(``forward``, ``wb_solver``, ``protocol``, ``eval_results`` and ``test_step``'s output), never
-its private attributes.
+(``forward``, ``wb_solver``, ``protocol``, ``eval_results`` and the step outputs), never its
+private attributes.
 
 - :class:`RunInfo` (``run_info.py``): what identifies a run, logged once at the start of ``fit``.
 - :class:`ValidationImageLogger` (``validation_images.py``): validation triplets every N steps.
 - :class:`OfflineFallbackWandbLogger` (``wandb_logger.py``): W&B offline without credentials.
 - :class:`RNGStateCallback` (``rng_state.py``) and :class:`PreemptionCheckpoint`
   (``preemption.py``): an exact resume and a clean stop; the ``baryir`` command adds both.
+- :class:`BarycenterDivergence` (``barycenter_divergence.py``): ``val/b_divergence``, whether
+  ``b`` aligns across the validation's degradations.
 - :class:`FolderLock` (``folder_lock.py``): one run per checkpoint folder (``hold_folder``); the
   ``baryir fit`` preflight takes it.
 - :class:`LostRankGuard` (``lost_rank.py``): a DDP run that loses a rank ends in one line
@@ -22,6 +24,7 @@ TensorBoard (``TensorBoardLogger``) and CSV (``CSVLogger``, which gets no images
 from a config, e.g. ``--config configs/logger/wandb.yaml`` after the main config.
 """
 
+from baryir.tasks.callbacks.barycenter_divergence import BarycenterDivergence
 from baryir.tasks.callbacks.folder_lock import FolderLock, hold_folder
 from baryir.tasks.callbacks.lost_rank import LostRankGuard, limit_collective_wait
 from baryir.tasks.callbacks.preemption import PreemptionCheckpoint, last_checkpoint_path
@@ -33,6 +36,7 @@ from baryir.tasks.callbacks.validation_images import ValidationImageLogger
 from baryir.tasks.callbacks.wandb_logger import OfflineFallbackWandbLogger, wandb_mode
 
 __all__ = [
+    "BarycenterDivergence",
     "FolderLock",
     "IntervalProgressBar",
     "LostRankGuard",
