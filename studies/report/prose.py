@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from baryir.study.budget import CurvePoint
-from baryir.study.config import ARMS, BudgetCurve, StudyConfig
+from baryir.study.config import BudgetCurve, StudyConfig, arm_solver
 from baryir.study.dose import DoseRow
 from baryir.study.mechanism import MechanismRow, MechanismScore
 from baryir.study.stats import GROUPS, DifferenceRow, ImageScore
@@ -39,10 +39,8 @@ MAX_ID_COST_DB = 0.3
 
 
 def _wb_arms(arms: Sequence[str], reference: str) -> list[str]:
-    """The arms with a WB solver (``ARMS`` entry with ``wb_solver`` other than ``none``)."""
-    return [
-        a for a in arms if a != reference and ARMS.get(a, {}).get("wb_solver", "none") != "none"
-    ]
+    """The arms with a WB solver (:func:`~baryir.study.config.arm_solver` other than ``none``)."""
+    return [a for a in arms if a != reference and arm_solver(a) != "none"]
 
 
 def answer_text(
@@ -271,7 +269,7 @@ def dose_section(doses: Sequence[DoseRow], config: StudyConfig) -> str:
         "Each arm's alignment term (`sinkhorn` or `potential`) has its share of the "
         "network's gradient measured during training (`train/grad_share/<term>`: the norm "
         "of that weighted term's gradient over the norm of the total's, every "
-        f"`grad_share_every` steps; mean over {len(config.seeds)} seeds). Differences to "
+        f"`grad_shares.every` steps; mean over {len(config.seeds)} seeds). Differences to "
         f"`{config.reference}`: PSNR in dB, b divergence as above, with "
         f"{config.level * 100:g}% intervals "
         "(▲ / ▼: the interval excludes 0).\n\n"

@@ -30,7 +30,7 @@ def _dry_run_config(tmp_path: Path, profile: Path = GPU, arms: tuple[str, ...] =
     fit["trainer"]["accelerator"] = "cpu"
     fit["trainer"]["log_every_n_steps"] = 1
     fit["model"]["model_args"] = {"dim": 8}
-    fit["model"]["potentials_patch_size"] = 32
+    fit["model"]["objective"]["potentials_patch_size"] = 32
     fit["model"]["warmup_steps"] = 0
     fit["data"].update(patch_size=32, batch_size=6, num_workers=1, pin_memory=False)
     evaluation = replace(

@@ -174,7 +174,7 @@ def test_study_reports_the_alignment_share(study: tuple[Path, Path]) -> None:
     dose = _read(report / "smoke-dose.csv")
     assert [d["arm"] for d in dose] == ["sinkhorn", "potentials"]
     assert [d["term"] for d in dose] == ["sinkhorn", "potential"]
-    for row in dose:  # measured at step 0 (grad_share_every 100 > 3 steps): one value
+    for row in dose:  # measured at step 0 (grad_shares.every 100 > 3 steps): one value
         assert 0 < float(row["share_first"]) == float(row["share_mean"]) < 1
     metrics = _read(runs / "sinkhorn-seed0" / "logs" / "version_0" / "metrics.csv")
     logged = [

@@ -129,12 +129,13 @@ def test_dose_arms_merge_into_the_shared_objective() -> None:
     config = load_study_config(REPO / "configs" / "study" / "dose-response-cpu.yaml")
     fit = fit_config(config, "sinkhorn-share-10", 0, Path("run"), {})
     model = fit["model"]
-    assert model["objective"] == {"sinkhorn_points": "pooled", "sinkhorn_normalize": True}
-    assert model["alignment_share"] == 0.1 and model["wb_solver"] == "sinkhorn"
-    assert model["grad_share_every"] == 50
+    shared = {"sinkhorn_points": "pooled", "potentials_patch_size": 48}
+    assert model["objective"] == {**shared, "wb_solver": "sinkhorn", "sinkhorn_normalize": True}
+    assert model["grad_shares"] == {"every": 50, "alignment_share": 0.1}
     plain = fit_config(config, "sinkhorn", 0, Path("run"), {})["model"]
-    assert plain["objective"] == {"sinkhorn_points": "pooled"} and "alignment_share" not in plain
-    assert config.fit["model"]["objective"] == {"sinkhorn_points": "pooled"}  # not mutated
+    assert plain["objective"] == {**shared, "wb_solver": "sinkhorn"}
+    assert plain["grad_shares"] == {"every": 50}
+    assert config.fit["model"]["objective"] == shared  # not mutated
 
 
 def test_short_runs_keep_the_warmup_under_a_tenth_of_the_run() -> None:

@@ -14,19 +14,28 @@ from typing import Any, Literal
 
 from baryir.io.yaml_file import parse_dataclass, read_yaml_mapping
 
-__all__ = ["ARMS", "BudgetCurve", "StudyConfig", "StudyEvaluation", "load_study_config"]
+__all__ = [
+    "ARMS",
+    "BudgetCurve",
+    "StudyConfig",
+    "StudyEvaluation",
+    "arm_solver",
+    "load_study_config",
+]
 
 ARMS: dict[str, dict[str, Any]] = {
-    "none": {"wb_solver": "none"},
-    "sinkhorn": {"wb_solver": "sinkhorn"},
-    "potentials": {"wb_solver": "potentials"},
-    "restormer-tiny": {"model": "restormer-tiny", "wb_solver": "none"},
-    "baryir-promptir-tiny": {"model": "baryir-promptir-tiny", "wb_solver": "sinkhorn"},
+    "none": {"objective": {"wb_solver": "none"}},
+    "sinkhorn": {"objective": {"wb_solver": "sinkhorn"}},
+    "potentials": {"objective": {"wb_solver": "potentials"}},
+    "restormer-tiny": {"model": "restormer-tiny", "objective": {"wb_solver": "none"}},
+    "baryir-promptir-tiny": {
+        "model": "baryir-promptir-tiny",
+        "objective": {"wb_solver": "sinkhorn"},
+    },
     **{
         f"sinkhorn-share-{percent}": {
-            "wb_solver": "sinkhorn",
-            "objective": {"sinkhorn_normalize": True},
-            "alignment_share": percent / 100,
+            "objective": {"wb_solver": "sinkhorn", "sinkhorn_normalize": True},
+            "grad_shares": {"alignment_share": percent / 100},
         }
         for percent in (1, 10, 30)
     },
@@ -36,9 +45,15 @@ which they are merged key by key): the WB solver ``none``, ``sinkhorn``, ``poten
 fit config's weights), the plain ``restormer-tiny``, the PromptIR-backbone
 ``baryir-promptir-tiny`` with the Sinkhorn solver, and the alignment doses
 ``sinkhorn-share-{1,10,30}``: the Sinkhorn alignment held at 1 %, 10 % or 30 % of the network's
-gradient (``alignment_share``) on L2-normalised points (``sinkhorn_normalize``), so that the
+gradient (``grad_shares.alignment_share``) on L2-normalised points (``sinkhorn_normalize``), so that the
 divergence is a function of the directions of ``b`` alone and cannot be lowered by shrinking
 ``b``."""
+
+
+def arm_solver(arm: str) -> str:
+    """The WB solver of ``arm`` (``objective.wb_solver`` of its :data:`ARMS` entry)."""
+    return ARMS.get(arm, {}).get("objective", {}).get("wb_solver", "none")
+
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from baryir.study.config import ARMS
+from baryir.study.config import arm_solver
 from baryir.study.mechanism import MechanismRow
 from baryir.study.stats import DifferenceRow
 
@@ -35,8 +35,7 @@ __all__ = [
 
 def alignment_term(arm: str) -> str | None:
     """The alignment term of an arm's WB solver: ``sinkhorn``, ``potential`` or None."""
-    solver = ARMS.get(arm, {}).get("wb_solver", "none")
-    return {"sinkhorn": "sinkhorn", "potentials": "potential"}.get(solver)
+    return {"sinkhorn": "sinkhorn", "potentials": "potential"}.get(arm_solver(arm))
 
 
 @dataclass(frozen=True)
