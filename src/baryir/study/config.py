@@ -45,15 +45,14 @@ which they are merged key by key): the WB solver ``none``, ``sinkhorn``, ``poten
 fit config's weights), the plain ``restormer-tiny``, the PromptIR-backbone
 ``baryir-promptir-tiny`` with the Sinkhorn solver, and the alignment doses
 ``sinkhorn-share-{1,10,30}``: the Sinkhorn alignment held at 1 %, 10 % or 30 % of the network's
-gradient (``grad_shares.alignment_share``) on L2-normalised points (``sinkhorn_normalize``), so that the
-divergence is a function of the directions of ``b`` alone and cannot be lowered by shrinking
-``b``."""
+gradient (``grad_shares.alignment_share``) on L2-normalised points (``sinkhorn_normalize``),
+so that the divergence is a function of the directions of ``b`` alone and cannot be lowered by
+shrinking ``b``."""
 
 
 def arm_solver(arm: str) -> str:
     """The WB solver of ``arm`` (``objective.wb_solver`` of its :data:`ARMS` entry)."""
     return ARMS.get(arm, {}).get("objective", {}).get("wb_solver", "none")
-
 
 
 @dataclass(frozen=True)
