@@ -7,7 +7,7 @@ Example:
     >>> print(dm.summary())  # doctest: +SKIP
 """
 
-from baryir.data.datamodule import DEFAULT_TASKS, RestorationDataModule
+from baryir.data.datamodule import DEFAULT_EVAL_SETS, DEFAULT_TASKS, RestorationDataModule
 from baryir.data.datasets import (
     DegradationDataset,
     PairedDataset,
@@ -29,6 +29,7 @@ from baryir.data.transforms import PairedRandomCrop, dihedral
 from baryir.deprecation import deprecated_names
 
 __all__ = [
+    "DEFAULT_EVAL_SETS",
     "DEFAULT_TASKS",
     "SOURCE_NAMES",
     "TASKS",
