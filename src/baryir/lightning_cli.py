@@ -14,14 +14,13 @@ This module is the library's top: it imports no command (:mod:`baryir.commands`,
 from __future__ import annotations
 
 import warnings
-from argparse import Action
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from jsonargparse import DefaultHelpFormatter
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from baryir.errors import UsageError, report_error
+from baryir.lightning_private import HelpFormatter
 
 __all__ = [
     "ERRORS_EPILOG",
@@ -39,22 +38,38 @@ ERRORS_EPILOG = (
 """The last lines of every command's ``--help``."""
 
 
-class _HelpFormatter(DefaultHelpFormatter):
-    """jsonargparse's help, saying ``Path`` for a ``pathlib.Path`` argument."""
-
-    def _get_type_str(self, action: Action) -> str | None:
-        type_str = super()._get_type_str(action)
-        return type_str.replace("<class 'Path'>", "Path") if type_str else type_str
-
-
 class BaryIRArgumentParser(LightningArgumentParser):
     """The parser of every ``baryir`` command: jsonargparse (through Lightning's parser), with
     argument errors as one line (what is wrong and where, then ``see ... --help``), exit status
-    2, printed by :func:`baryir.errors.report_error`."""
+    2, printed by :func:`baryir.errors.report_error`.
+
+    A Trainer command's parser (LightningCLI adds the method's arguments with
+    :meth:`add_method_arguments`) ends its help on :data:`ERRORS_EPILOG`; ``test`` defaults to
+    ``--verbose false`` and ``fit`` takes ``--fresh``.
+    """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _HelpFormatter)
+        kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
+
+    def add_method_arguments(self, class_type: type, method_name: str, **kwargs: Any) -> list[str]:
+        added = super().add_method_arguments(class_type, method_name, **kwargs)
+        from lightning.pytorch import Trainer
+
+        if not (isinstance(class_type, type) and issubclass(class_type, Trainer)):
+            return added
+        self.epilog = ERRORS_EPILOG
+        if method_name == "test":
+            self.set_defaults(verbose=False)
+        if method_name == "fit":
+            self.add_argument(
+                "--fresh",
+                type=bool,
+                default=False,
+                help="Start over in a folder that already holds last.ckpt: the new run replaces "
+                "it (without this, such a fit stops and says how to resume).",
+            )
+        return added  # --fresh is not an argument of Trainer.fit
 
     def error(self, message: str, ex: Exception | None = None) -> NoReturn:
         if not self.exit_on_error:
@@ -82,63 +97,61 @@ class BaryIRCLI(LightningCLI):
         parser.link_arguments("data.tasks", "model.num_sources", compute_fn=count_sources)
         parser.add_lightning_class_args(TestReport, "report")
 
-    def _prepare_subcommand_parser(
-        self, klass: type, subcommand: str, **kwargs: Any
-    ) -> LightningArgumentParser:
-        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
-        parser.epilog = ERRORS_EPILOG
-        if subcommand == "test":
-            parser.set_defaults(verbose=False)
-        if subcommand == "fit":
-            parser.add_argument(
-                "--fresh",
-                type=bool,
-                default=False,
-                help="Start over in a folder that already holds last.ckpt: the new run replaces "
-                "it (without this, such a fit stops and says how to resume).",
-            )
-        return parser
-
-    def _parse_ckpt_path(self) -> None:
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Lightning's, then the check of an explicit ``--ckpt_path``
+        (:func:`~baryir.tasks.preflight.check_checkpoint_argument`) before LightningCLI reads
+        the hyper-parameters in it."""
         from baryir.tasks.preflight import check_checkpoint_argument
 
+        super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         if subcommand:
             check_checkpoint_argument(self.config[subcommand].get("ckpt_path"))
-        super()._parse_ckpt_path()
 
     def before_instantiate_classes(self) -> None:
         from baryir.tasks.preflight import check_config
 
         check_config(self.subcommand, self.config[self.subcommand])
 
-    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list[Any]) -> Any:
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
         """Lightning's, with :class:`~baryir.tasks.callbacks.IntervalProgressBar` as the bar
         when the trainer shows one and no callback of the config or the defaults is a bar."""
         from lightning.pytorch.callbacks import ProgressBar
 
         from baryir.tasks.callbacks import IntervalProgressBar
 
-        given = config.get("callbacks") or []
-        defaults = self.trainer_defaults.get("callbacks") or []
-        every = [
-            *(given if isinstance(given, list) else [given]),
-            *callbacks,
-            *(defaults if isinstance(defaults, list) else [defaults]),
-        ]
-        shown = config.get("enable_progress_bar") is not False
+        config = self.config_init.get(str(self.subcommand), self.config_init)
+        trainer = {**(config.get("trainer") or {}), **kwargs}
+        given = _as_list(trainer.get("callbacks"))
+        every = [*given, *config.values(), *_as_list(self.trainer_defaults.get("callbacks"))]
+        shown = trainer.get("enable_progress_bar") is not False
         if shown and not any(isinstance(callback, ProgressBar) for callback in every):
-            callbacks = [*callbacks, IntervalProgressBar()]
-        return super()._instantiate_trainer(config, callbacks)
+            kwargs["callbacks"] = [*given, IntervalProgressBar()]
+        return super().instantiate_trainer(**kwargs)
 
-    def _run_subcommand(self, subcommand: str) -> None:
-        """Check the run (:func:`~baryir.tasks.preflight.prepare_run`), then run it."""
+    def _prepare(self) -> None:
+        """Check the run (:func:`~baryir.tasks.preflight.prepare_run`) before it starts."""
         from baryir.tasks.preflight import prepare_run
 
-        arguments = self.config_init[subcommand]
+        arguments = self.config_init[self.subcommand]
         fresh = bool(arguments.get("fresh", False))
-        prepare_run(subcommand, self.trainer, self.model, self.datamodule, arguments, fresh)
-        super()._run_subcommand(subcommand)
+        prepare_run(self.subcommand, self.trainer, self.model, self.datamodule, arguments, fresh)
+
+    def before_fit(self) -> None:
+        self._prepare()
+
+    def before_validate(self) -> None:
+        self._prepare()
+
+    def before_test(self) -> None:
+        self._prepare()
+
+    def before_predict(self) -> None:
+        self._prepare()
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [] if value is None else list(value) if isinstance(value, list) else [value]
 
 
 def count_sources(tasks: Sequence[str] | None) -> int:

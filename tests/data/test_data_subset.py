@@ -9,12 +9,7 @@ import pytest
 from PIL import Image
 
 from baryir.data.datamodule import RestorationDataModule
-from baryir.data.datasets.subset import (
-    natural_key,
-    split_folder_override,
-    split_subset,
-    subset_label,
-)
+from baryir.data.datasets.subset import natural_key
 from baryir.data.datasets.testsets import build_test_set
 
 
@@ -34,17 +29,8 @@ def rain(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_split_subset_and_natural_order() -> None:
-    assert split_subset("Rain100H[70:100]") == ("Rain100H", slice(70, 100))
-    assert split_subset("CBSD68[0:10]:25") == ("CBSD68:25", slice(0, 10))
-    assert split_subset("noise:25@/x/y[:3]") == ("noise:25@/x/y", slice(None, 3))
-    assert split_subset("CBSD68:noise:25+jpeg:30") == ("CBSD68:noise:25+jpeg:30", None)
-    assert subset_label(slice(None, -5)) == "[:-5]"
-    with pytest.raises(ValueError, match="more than one"):
-        split_subset("a[0:1][1:2]")
+def test_natural_order() -> None:
     assert sorted(["10", "9", "100", "1"], key=natural_key) == ["1", "9", "10", "100"]
-    assert split_folder_override("haze@/data/c[0:2]") == ("haze", Path("/data/c"), slice(0, 2))
-    assert split_folder_override("/data/Rain100H") == (None, Path("/data/Rain100H"), None)
 
 
 def test_test_set_slices_are_numeric_and_disjoint(rain: Path) -> None:

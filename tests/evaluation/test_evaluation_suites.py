@@ -11,7 +11,6 @@ from baryir.data import RestorationDataModule
 from baryir.data.suites import (
     SUITES_DIR,
     build_rows,
-    is_suite,
     list_suites,
     load_suite,
     parse_suite,
@@ -56,7 +55,7 @@ def test_bare_sigma_is_labelled_as_noise_and_folder_specs_by_folder() -> None:
         {"clean_sets": ["Kodak24"], "degradations": [25], "sets": ["jpeg:20@/x/photos"]}
     )
     assert [s.label for s in suite.sets] == ["Kodak24 noise:25", "photos jpeg:20"]
-    assert suite.sets[0].spec == "Kodak24:25"
+    assert suite.sets[0].spec == "Kodak24:noise:25"
 
 
 @pytest.mark.parametrize(
@@ -107,8 +106,8 @@ def test_ood_inputs_identical_across_two_runs(shared_data: Path) -> None:
 
 
 def test_suites_load_by_name_and_include_the_do_no_harm_rows() -> None:
-    assert list_suites() == ["do-no-harm", "ood", "standard", "tasks", "unseen"]
-    assert load_suite("ood") == load_suite(SUITES / "ood.yaml")
+    assert list_suites() == ["do-no-harm", "ood", "standard", "unseen"]
+    assert load_suite("ood") == load_suite("suite:ood") == load_suite(SUITES / "ood.yaml")
     harm = load_suite("do-no-harm").degradations
     suite = parse_suite(
         {"include": ["do-no-harm"], "clean_sets": ["Kodak24"], "degradations": ["noise:50"]}
@@ -129,7 +128,6 @@ def test_rows_name_suites_or_test_sets(tmp_path: Path) -> None:
         write_image(tmp_path / "CBSD68" / f"{name}.png", torch.rand(3, 16, 16))
     mini = tmp_path / "mini.yaml"
     mini.write_text("seed: 3\nclean_sets: [CBSD68]\ndegradations: [clean, noise:5]\n")
-    assert is_suite("ood") and is_suite(str(mini)) and not is_suite("CBSD68:25")
     rows = build_rows([str(mini), "CBSD68:25"], root=tmp_path, max_images=1)
     assert [d.label for d in rows] == ["CBSD68 clean", "CBSD68 noise:5", "CBSD68 noise:25"]
     assert len(rows[0]) == 1
@@ -142,12 +140,14 @@ def test_rows_name_suites_or_test_sets(tmp_path: Path) -> None:
     assert torch.equal(data.val_datasets[1][0]["input"], suite_input)
 
 
-def test_tasks_suite_gives_every_task_its_test_set() -> None:
+def test_every_task_has_its_default_test_set_in_the_data_module() -> None:
     from baryir.data import DEFAULT_EVAL_SETS
+    from baryir.data.datasets.testsets import test_set_label
     from baryir.data.degradation_tasks import TASKS
 
-    by_task = load_suite("tasks").by_task
-    assert set(by_task) == set(TASKS)
-    assert by_task["denoise_25"] == "CBSD68:25" and by_task["derain"] == "Rain100L"
-    assert by_task["cdd_low_haze_rain"] == "CDD11:low_haze_rain"
-    assert by_task == DEFAULT_EVAL_SETS
+    assert set(DEFAULT_EVAL_SETS) == set(TASKS)
+    assert DEFAULT_EVAL_SETS["denoise_25"] == "CBSD68:25"
+    assert DEFAULT_EVAL_SETS["derain"] == "Rain100L"
+    assert test_set_label(DEFAULT_EVAL_SETS["cdd_low_haze_rain"]) == "CDD11 low_haze_rain"
+    with pytest.raises(ValueError, match="unknown suite 'tasks'"):
+        load_suite("tasks")  # the mapping is the data module's, not a suite

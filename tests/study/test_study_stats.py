@@ -152,7 +152,7 @@ def test_short_runs_keep_the_warmup_under_a_tenth_of_the_run() -> None:
 
 def test_study_rows_refer_to_suites_and_carry_table_labels(tmp_path: Path) -> None:
     config = load_study_config(REPO / "configs" / "study" / "generalization-cpu.yaml")
-    assert config.evaluation.do_no_harm == ("CBSD68:do-no-harm",)
+    assert config.evaluation.do_no_harm == ("CBSD68:suite:do-no-harm",)
     harm = expand_specs(config.evaluation.do_no_harm)
     assert harm == ["CBSD68:clean", "CBSD68:noise:5", "CBSD68:jpeg:40"]
     for name in ("a", "b"):

@@ -45,7 +45,8 @@ def run(
     Args:
         ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth/.ckpt; with
             several (any architectures), one table of every network on every set instead.
-        sets: rows: test set specs (CBSD68:25 Rain100H ...) or suites (ood, a suite .yaml).
+        sets: rows in the spec grammar of baryir.specs: test sets (CBSD68:25 Rain100H ./pairs)
+            or suites (suite:ood, a suite .yaml: scored by the suite's protocol).
         output: folder for the pictures and tables.
         model: registry name if the weights carry none.
         root: data root (default: ``$BARYIR_DATA``).
@@ -105,7 +106,9 @@ def run(
         tile_overlap=tile_overlap,
         on_image=keeper,
     )
-    print(f"\nResults ({describe_protocol(protocol)}):\n{format_table(results)}\n")
+    row_protocols = [getattr(dataset, "protocol", None) or protocol for dataset in datasets]
+    used = dict.fromkeys(describe_protocol(row_protocol) for row_protocol in row_protocols)
+    print(f"\nResults ({'; '.join(used)}):\n{format_table(results)}\n")
     write_tables(results, output)
     grid = save_comparison_grid(keeper.examples, output / "comparison.png")
     print(f"wrote {grid}")

@@ -69,7 +69,7 @@ def restore_real(
 
 def run(
     *,
-    config: Path,
+    config: str,
     ckpt: Path,
     output: Path | None = None,
     model: str | None = None,
@@ -84,8 +84,8 @@ def run(
     """Score a network on every row of an evaluation suite, without a Trainer.
 
     Args:
-        config: the suite: a library suite's name (do-no-harm, ood, standard, unseen) or a
-            suite YAML file.
+        config: the suite: a library suite's name (do-no-harm, ood, standard, unseen, also
+            written suite:NAME) or a suite YAML file (a .yaml path, or any path with a /).
         ckpt: weights: Lightning .ckpt, exported .safetensors or released .pth.
         output: folder for the tables and restored photos (default: beside the checkpoint,
             <ckpt stem>-suite-<name>).
@@ -111,7 +111,7 @@ def run(
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     check_device(device)
-    suite = load_suite(config)
+    suite = load_suite(str(config))
     datasets = suite.build(root=root, max_images=max_images)
     real = [] if no_real else suite.real_folders(root)
     network = load_model(ckpt, model).to(device)

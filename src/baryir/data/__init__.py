@@ -7,7 +7,7 @@ Example:
     >>> print(dm.summary())  # doctest: +SKIP
 """
 
-from baryir.data.datamodule import DEFAULT_TASKS, RestorationDataModule
+from baryir.data.datamodule import DEFAULT_EVAL_SETS, DEFAULT_TASKS, RestorationDataModule
 from baryir.data.datasets import (
     DegradationDataset,
     PairedDataset,
@@ -28,6 +28,7 @@ from baryir.data.samplers import SourceBalancedBatchSampler
 from baryir.data.transforms import PairedRandomCrop, dihedral
 
 __all__ = [
+    "DEFAULT_EVAL_SETS",
     "DEFAULT_TASKS",
     "SOURCE_NAMES",
     "TASKS",

@@ -55,11 +55,11 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from baryir.data.datasets.base import DegradationDataset
-from baryir.data.datasets.bundled import bundled_dataset, bundled_eval_dataset
+from baryir.data.datasets.bundled import bundled_dataset
 from baryir.data.datasets.layout import layout_datasets
 from baryir.data.datasets.synthetic import SyntheticDataset
-from baryir.data.datasets.testsets import build_test_set
 from baryir.data.degradation_tasks import SOURCE_NAMES, DegradationTask, resolve_tasks
+from baryir.data.eval_rows import DEFAULT_EVAL_SETS, DO_NO_HARM_SUITE, default_rows
 from baryir.data.mixing import (
     MixedDataset,
     lengths_from_proportions,
@@ -70,11 +70,12 @@ from baryir.data.progressive import PatchStage, check_stages, stage_at
 from baryir.data.samplers import SourceBalancedBatchSampler
 from baryir.data.suites import build_rows, load_suite, unique_labels
 from baryir.degradations import build_degradation
+from baryir.lightning_private import batches_processed, epoch_position
 
 __all__ = [
+    "DEFAULT_EVAL_SETS",
     "DEFAULT_TASKS",
     "DO_NO_HARM_SUITE",
-    "TASKS_SUITE",
     "RestorationDataModule",
 ]
 
@@ -82,23 +83,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TASKS: tuple[str, ...] = ("denoise_15", "denoise_25", "denoise_50", "derain", "dehaze")
 
-DO_NO_HARM_SUITE = "do-no-harm"
-"""The suite (:func:`baryir.data.suites.load_suite`) whose degradations are the "do no harm" rows
-of every default validation and test report: a restorer should return these inputs (nearly)
-unchanged. With a data root they degrade the suite's first clean set (CBSD68), else the bundled
-validation photos."""
 
-TASKS_SUITE = "tasks"
-"""The suite (:func:`baryir.data.suites.load_suite`) whose ``by_task`` gives each degradation
-task's default validation and test set (with a data root): ``CBSD68:25`` for ``denoise_25``,
-``Rain100L`` for ``derain``, ..."""
-
-
-def __getattr__(name: str) -> tuple[str, ...] | dict[str, str]:
+def __getattr__(name: str) -> tuple[str, ...]:
     if name == "DO_NO_HARM":  # the degradation specs of the "do no harm" rows, from the suite
         return load_suite(DO_NO_HARM_SUITE).degradations
-    if name == "DEFAULT_EVAL_SETS":  # each task's default test set, from the `tasks` suite
-        return load_suite(TASKS_SUITE).by_task
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -126,11 +114,13 @@ class RestorationDataModule(LightningDataModule):
         batch_size: training batch size (per rank).
         num_workers: DataLoader workers.
         balanced_batches: every source in every batch (``SourceBalancedBatchSampler``).
-        val_sets: evaluation rows: test set specs (``"CBSD68:25"``, ``"Rain100L"``, a path) or
-            suites (``"do-no-harm"``, a suite ``.yaml``: all its rows;
+        val_sets: evaluation rows in the spec grammar (:mod:`baryir.specs`): test sets
+            (``"CBSD68:25"``, ``"Rain100L"``, ``"./pairs"``) or suites (``"suite:do-no-harm"``,
+            a suite ``.yaml``: all its rows, scored by the suite's protocol;
             :func:`~baryir.data.suites.build_rows`); None: one per task (bundled validation
             photos, or the standard set found under ``test_root``/``root``; missing ones skipped
-            with a WARNING) plus the ``do_no_harm`` rows; ``[]``: none.
+            with a WARNING) plus the ``do_no_harm`` rows (:mod:`baryir.data.eval_rows`);
+            ``[]``: none.
         val_max_images: keep the first N images of each validation set.
         val_crop: central crop of validation images (None: whole images).
         test_sets: like ``val_sets``, for ``test`` (whole images, no limit).
@@ -335,26 +325,16 @@ class RestorationDataModule(LightningDataModule):
         crop = self.val_crop if validation else None
         if specs is not None:
             return build_rows(specs, root, self.seed, max_images, crop)
-        if self.root is None and self.test_root is None:
-            bundled_crop = self.bundled_val_crop if validation else None
-            rows: list[DegradationDataset] = [
-                bundled_dataset(task, "val", patch_size=bundled_crop, seed=self.seed)
-                for task in self.tasks
-            ]
-            return rows + [
-                bundled_eval_dataset(spec, bundled_crop, self.seed) for spec in self.do_no_harm
-            ]
-        by_task = load_suite(TASKS_SUITE).by_task
-        specs = [by_task[task.name] for task in self.tasks]
-        clean_set = self.do_no_harm_suite.clean_sets[0]
-        specs += [f"{clean_set}:{spec}" for spec in self.do_no_harm]
-        datasets = []
-        for spec in specs:
-            try:
-                datasets.append(build_test_set(spec, root, self.seed, max_images, crop))
-            except FileNotFoundError as error:
-                log.warning("no %s set %s: %s", "validation" if validation else "test", spec, error)
-        return datasets
+        return default_rows(
+            self.tasks,
+            self.do_no_harm,
+            root,
+            self.seed,
+            max_images,
+            crop,
+            self.bundled_val_crop if validation else None,
+            "validation" if validation else "test",
+        )
 
     # ------------------------------------------------------------ properties
     @property
@@ -418,11 +398,8 @@ class RestorationDataModule(LightningDataModule):
         trainer = self.trainer
         if trainer is None:
             return {}
-        loop = trainer.fit_loop
-        return {
-            "epoch": loop.epoch_progress.current.processed,
-            "batches_done": loop.epoch_loop.batch_progress.current.processed,
-        }
+        epoch, batches_done = epoch_position(trainer)
+        return {"epoch": epoch, "batches_done": batches_done}
 
     def load_state_dict(self, state_dict: dict[str, int]) -> None:
         """Resume the balanced sampler where the checkpoint was written (same batches next)."""
@@ -488,7 +465,7 @@ class RestorationDataModule(LightningDataModule):
                     f"loader is rebuilt at epoch starts), got "
                     f"{trainer.reload_dataloaders_every_n_epochs}"
                 )
-            batches_done = trainer.fit_loop.epoch_loop.batch_progress.total.processed
+            batches_done = batches_processed(trainer)
             if self._resume_at is not None:
                 batches_done -= self._resume_at[1]
         patch_size, batch_size = stage_at(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Sequence
 
 import torch
@@ -11,6 +10,7 @@ from torch import Tensor
 
 from baryir.degradations.base import Degradation, ParamRange
 from baryir.degradations.registry import available_degradations, degradation_entry
+from baryir.specs import parse_degradation, parse_range
 
 __all__ = [
     "Compose",
@@ -65,22 +65,11 @@ class Compose(Degradation):
         return f"Compose({self.degradations!r})"
 
 
-_NUMBER = r"\d+(?:\.\d+)?"
-_ARG = re.compile(rf"^({_NUMBER})(?:-({_NUMBER}))?$")
-
-
-def _parse_range(arg: str, spec: str) -> ParamRange:
-    match = _ARG.match(arg)
-    if match is None:
-        raise ValueError(f"bad argument {arg!r} in degradation spec {spec!r}: use N or MIN-MAX")
-    lo = float(match.group(1))
-    return lo if match.group(2) is None else (lo, float(match.group(2)))
-
-
 def build_degradation(spec: str) -> Degradation:
     """Build a degradation from a spec string such as ``"noise:25"`` or ``"noise:15-50+jpeg:30"``.
 
-    Grammar: parts joined by ``+`` (a :class:`Compose`, applied left to right); each part is
+    Grammar (:mod:`baryir.specs`, where it is parsed): parts joined by ``+`` (a
+    :class:`Compose`, applied left to right), a bare number being a noise sigma; each part is
     ``name`` or ``name:arg``, ``name`` one of :func:`available_degradations`, each registered
     with its class (:func:`~baryir.degradations.registry.register_degradation`). ``name:N`` or
     ``name:MIN-MAX`` (drawn per image) sets the one argument the class registers (``noise:SIGMA``
@@ -88,15 +77,7 @@ def build_degradation(spec: str) -> Degradation:
     ``clean`` (the identity) takes no argument. Without an argument the class defaults apply;
     each class documents its argument's allowed range and default.
     """
-    parts = [part.strip() for part in spec.split("+")]
-    if not spec.strip() or any(not part for part in parts):
-        raise ValueError(f"empty part in degradation spec {spec!r}")
-    built = []
-    for part in parts:
-        name, _, arg = part.partition(":")
-        name = name.strip().lower()
-        arg = arg.strip() if ":" in part else None
-        built.append(_build_part(name, arg, spec))
+    built = [_build_part(part.name, part.arg, spec) for part in parse_degradation(spec)]
     return built[0] if len(built) == 1 else Compose(built)
 
 
@@ -117,7 +98,7 @@ def _build_part(name: str, arg: str | None, spec: str) -> Degradation:
         return entry.cls(**entry.levels[arg])
     if entry.argument is None:
         raise ValueError(f"{name!r} takes no argument in degradation spec {spec!r}")
-    value = _parse_range(arg, spec)
+    value: ParamRange = parse_range(arg, spec)
     try:
         return entry.cls(**{entry.argument: value})
     except ValueError as exc:

@@ -73,7 +73,8 @@ class EvaluationLoop:
     ``index`` (or :meth:`crop`, a forward of one's own and :meth:`score`), then :meth:`finish`.
 
     Args:
-        protocol: how images are scored (default: the paper's).
+        protocol: how images are scored (default: the paper's), where a row's dataset carries
+            no ``protocol`` of its own (a suite's rows carry their suite's).
         tile, tile_overlap: tiled inference (see :func:`baryir.inference.restore`).
         on_image: called after each image with ``(label, item, restored)`` (:data:`ImageCallback`).
     """
@@ -93,15 +94,21 @@ class EvaluationLoop:
         self.scorers = nn.ModuleList()
 
     def start(self, datasets: Sequence[Any], device: torch.device | str | None = None) -> None:
-        """Begin an evaluation of ``datasets`` (labelled by their ``label``, made unique)."""
+        """Begin an evaluation of ``datasets`` (labelled by their ``label``, made unique; each
+        scored by :meth:`row_protocol`)."""
         from baryir.data.suites import unique_labels
 
         self.labels = unique_labels(
             [getattr(dataset, "label", None) or f"set{i}" for i, dataset in enumerate(datasets)]
         )
-        self.scorers = nn.ModuleList(SetScorer(self.protocol) for _ in datasets)
+        self.scorers = nn.ModuleList(SetScorer(self.row_protocol(d)) for d in datasets)
         if device is not None:
             self.scorers.to(device)
+
+    def row_protocol(self, dataset: Any) -> EvalProtocol:
+        """How a row is scored: its dataset's ``protocol`` (a suite's rows carry their suite's,
+        :mod:`baryir.data.suites`), else the loop's."""
+        return getattr(dataset, "protocol", None) or self.protocol
 
     def crop(self, index: int, batch: dict[str, Any]) -> tuple[Tensor, Tensor]:
         """The batch's ``(input, target)`` ``(B, 3, H, W)`` cropped as the protocol says."""
@@ -177,8 +184,9 @@ def resolve_datasets(
 ) -> list[Dataset]:
     """Turn row specs and datasets into datasets.
 
-    A spec is a test set (``"CBSD68:25"``, ``"Rain100H"``, a folder; with ``seed``) or a suite
-    (``"ood"``, a suite ``.yaml``: all its rows), built by :func:`baryir.data.suites.build_rows`
+    A spec is a row of :mod:`baryir.specs`: a test set (``"CBSD68:25"``, ``"Rain100H"``, a
+    folder path; with ``seed``) or a suite (``"suite:ood"``, a suite ``.yaml``: all its rows,
+    with the suite's protocol), built by :func:`baryir.data.suites.build_rows`
     with ``root`` (default :func:`~baryir.data.datasets.testsets.default_data_root`); datasets
     are used as they are.
     """

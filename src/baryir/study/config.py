@@ -61,11 +61,12 @@ class StudyEvaluation:
 
     Args:
         in_distribution: rows of degradations seen in training. Every group's rows are
-            ``build_test_set`` specs or suites (:func:`baryir.data.suites.build_rows`: a suite's
-            name or file, all its rows; ``"CBSD68:do-no-harm"``, its degradations on CBSD68).
+            rows of the spec grammar (:mod:`baryir.specs`, :func:`baryir.data.suites.build_rows`:
+            ``"suite:NAME"`` or a suite file, all its rows; ``"CBSD68:suite:do-no-harm"``, its
+            degradations on CBSD68).
         out_of_distribution: specs of unseen levels, types and mixtures.
         do_no_harm: rows a restorer should leave (nearly) unchanged: clean (input = target)
-            and mild degradations, e.g. ``CBSD68:do-no-harm`` (the ``do-no-harm`` suite's).
+            and mild degradations, e.g. ``CBSD68:suite:do-no-harm`` (the ``do-no-harm`` suite's).
         unseen_kinds: specs of other unseen kinds, scored as a group of their own: the
             albumentations effects and compound degradations (``CBSD68:fog:0.3``,
             ``CBSD68:haze:0.06+lowlight:0.4``).

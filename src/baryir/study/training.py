@@ -23,8 +23,8 @@ from typing import Any
 import torch
 import yaml
 
-from baryir.data.datasets.subset import split_folder_override, subset_label
 from baryir.io.atomic import atomic_write_text
+from baryir.specs import parse_folder, subset_text
 from baryir.study.budget import curve_callback
 from baryir.study.cache import finished_run, record_run
 from baryir.study.config import ARMS, StudyConfig
@@ -62,14 +62,15 @@ def train_folders(config: StudyConfig, root: Path) -> dict[str, str]:
     """``train_folders`` with paths made absolute under ``root`` (subset and ``spec@`` kept)."""
     resolved = {}
     for degradation_task, value in config.train_folders.items():
-        degradation, folder, subset = split_folder_override(value)
+        parsed = parse_folder(value)
+        degradation, folder, subset = parsed.degradation, parsed.folder, parsed.subset
         folder = folder if folder.is_absolute() else root / folder
         if not folder.is_dir():
             raise FileNotFoundError(
                 f"study {config.name}: train folder for {degradation_task} not found: {folder}"
             )
         prefix = f"{degradation}@" if degradation else ""
-        resolved[degradation_task] = f"{prefix}{folder}{subset_label(subset) if subset else ''}"
+        resolved[degradation_task] = f"{prefix}{folder}{subset_text(subset) if subset else ''}"
     return resolved
 
 

@@ -25,6 +25,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from baryir.errors import ConfigError
 from baryir.io.checkpoint import load_checkpoint
 from baryir.io.checkpoint_io import checkpoint_candidates, newest_checkpoint
+from baryir.lightning_private import write_over_last
 from baryir.tasks.callbacks import hold_folder, last_checkpoint_path, limit_collective_wait
 
 __all__ = ["check_checkpoint", "check_checkpoint_argument", "check_config", "prepare_run"]
@@ -108,7 +109,7 @@ def _replace_last(trainer: Trainer) -> None:
     """Let the checkpoint callbacks write over an existing ``last.ckpt`` (no ``-v1`` copy)."""
     for callback in trainer.checkpoint_callbacks:
         if isinstance(callback, ModelCheckpoint):
-            callback._enable_version_counter = False
+            write_over_last(callback)
 
 
 def _resolve_last(subcommand: str, trainer: Trainer) -> Path:

@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 
 from baryir.data.transforms import PairedRandomCrop
 from baryir.io.image import ImageReadError
+from baryir.metrics import EvalProtocol
 
 __all__ = ["DegradationDataset"]
 
@@ -43,6 +44,8 @@ class DegradationDataset(Dataset, ABC):
         source_id: source (potential) index put in every item.
         train: random crops/augmentation/degradation when True, deterministic otherwise.
         crop: the random paired crop of a training source (None: no random crops).
+        protocol: how the row is scored (an :class:`~baryir.metrics.EvalProtocol`): set on
+            the rows a suite builds (its ``protocol``); None: the command's protocol.
     """
 
     label: str
@@ -52,6 +55,7 @@ class DegradationDataset(Dataset, ABC):
     task: str | None
     image_count: int
     crop: PairedRandomCrop | None = None
+    protocol: EvalProtocol | None = None
 
     def set_patch_size(self, size: int) -> None:
         """Take ``size``-pixel random crops from now on (progressive patch sizes).

@@ -28,10 +28,11 @@ from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.cdd11 import cdd11_dataset, cdd11_kind, find_cdd11
 from baryir.data.datasets.files import find_dir
 from baryir.data.datasets.paired import PairedDataset
-from baryir.data.datasets.subset import split_folder_override, subset_label, take_subset
+from baryir.data.datasets.subset import take_subset
 from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.degradation_tasks import DegradationTask
 from baryir.data.transforms import SmallImagePolicy
+from baryir.specs import parse_folder, subset_text
 
 __all__ = ["LAYOUT_FOLDERS", "layout_datasets", "train_root"]
 
@@ -74,7 +75,8 @@ def layout_datasets(
         degradation, subset = None, None
         kind = cdd11_kind(task)
         if override is not None:
-            degradation, folder, subset = split_folder_override(str(override))
+            parsed = parse_folder(str(override))
+            degradation, folder, subset = parsed.degradation, parsed.folder, parsed.subset
         elif root is not None and kind is not None:
             folder = find_cdd11(root, "train")
         elif base is not None:
@@ -98,7 +100,7 @@ def layout_datasets(
             sources.append(take_subset(source, subset, str(override)) if subset else source)
             continue
         spec = degradation or task.synthetic
-        key = (folder, subset_label(subset) if subset else "")
+        key = (folder, subset_text(subset) if subset else "")
         if key in clean_images:
             sources.append(
                 SyntheticDataset(

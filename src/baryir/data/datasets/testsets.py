@@ -1,16 +1,19 @@
 """Named evaluation sets, found by name under a root, and any folder given by path.
 
-Spec strings accepted by ``build_test_set``:
+``build_test_set`` takes a test set row of the one spec grammar (:mod:`baryir.specs`):
 
 - ``"CBSD68:25"``: a clean set plus Gaussian noise sigma 25 (label ``"CBSD68 noise:25"``); any
   other degradation spec after the colon also works: ``"Kodak24:jpeg:20"`` (``"Kodak24 jpeg:20"``).
 - ``"Rain100H"``, ``"SOTS-outdoor"``, ...: a paired set (input/target folders).
-- ``"/some/folder"``: a paired folder (input/target, rainy/gt, low/high, blur/sharp, ...).
+- ``"/some/folder"``, ``"./pairs"``: a paired folder (input/target, rainy/gt, low/high,
+  blur/sharp, ...); a folder is always written as a path.
 - ``"noise:25@/some/folder"``: a clean folder plus a synthetic degradation.
 - ``"Rain100H[70:100]"``, ``"CBSD68[0:10]:25"``: a slice of the files in natural name order
   (``datasets/subset.py``); the label gets the slice appended (``"Rain100H[70:100]"``).
 - ``"CDD11:low_haze_rain"``, ``"CDD11:all"``: one degraded folder of the CDD-11 test split, or
   all 11 in one set (labels ``"CDD11 low_haze_rain"``, ``"CDD11 all"``; ``datasets/cdd11.py``).
+
+Suites (``suite:ood``) are rows of :func:`baryir.data.suites.build_rows`, not test sets.
 
 Names are searched, case-insensitively, under ``root`` (the config's, else ``$BARYIR_DATA``:
 :func:`default_data_root`) in the shared-data layout
@@ -31,9 +34,10 @@ from pathlib import Path
 from baryir.data.datasets.base import DegradationDataset
 from baryir.data.datasets.cdd11 import cdd11_test_set, find_cdd11
 from baryir.data.datasets.paired import PairedDataset
-from baryir.data.datasets.subset import split_subset, subset_label, take_subset
+from baryir.data.datasets.subset import take_subset
 from baryir.data.datasets.synthetic import SyntheticDataset
 from baryir.data.degradation_tasks import TASKS
+from baryir.specs import SetSpec, parse_row, subset_text
 
 __all__ = [
     "DATA_ROOT_VARIABLE",
@@ -41,7 +45,6 @@ __all__ = [
     "TestSetInfo",
     "build_test_set",
     "default_data_root",
-    "degradation_spec",
     "find_test_folder",
     "list_test_sets",
     "test_set_label",
@@ -137,7 +140,10 @@ def _lookup(name: str) -> TestSetInfo:
             return info
     if key in _ALIASES:
         return TEST_SETS[_ALIASES[key]]
-    raise ValueError(f"unknown test set {name!r}; known: {', '.join(TEST_SETS)} or a folder path")
+    raise ValueError(
+        f"unknown test set {name!r}; known: {', '.join(TEST_SETS)}, or a folder written as a "
+        f"path (./{name})"
+    )
 
 
 def find_test_folder(info: TestSetInfo, root: str | Path) -> Path:
@@ -165,10 +171,15 @@ def find_test_folder(info: TestSetInfo, root: str | Path) -> Path:
     raise FileNotFoundError(f"test set {info.name} not found under {root} (tried {tried})")
 
 
-def degradation_spec(spec: str) -> str:
-    """A test set's degradation spec, with a bare number read as a noise sigma (``"25"`` ->
-    ``"noise:25"``)."""
-    return f"noise:{spec}" if spec.replace(".", "", 1).isdigit() else spec
+def _set_spec(name_or_spec: str) -> SetSpec:
+    """The test set row of ``name_or_spec`` (:func:`baryir.specs.parse_row`); raises on a suite."""
+    row = parse_row(name_or_spec)
+    if not isinstance(row, SetSpec) or row.suite is not None:
+        raise ValueError(
+            f"{name_or_spec!r} names a suite, not a test set: give it as a row "
+            "(baryir.data.suites.build_rows, data.test_sets, --sets)"
+        )
+    return row
 
 
 def test_set_label(name_or_spec: str) -> str:
@@ -183,17 +194,15 @@ def test_set_label(name_or_spec: str) -> str:
         >>> test_set_label("bsd68:50"), test_set_label("Kodak24[0:4]:jpeg:20")
         ('CBSD68 noise:50', 'Kodak24 jpeg:20[0:4]')
     """
-    spec, subset = split_subset(name_or_spec.strip())
-    suffix = subset_label(subset) if subset is not None else ""
-    if "@" in spec:
-        degradation, _, folder = spec.partition("@")
-        return f"{Path(folder).name} {degradation_spec(degradation)}{suffix}"
-    if Path(spec).is_dir() and spec not in TEST_SETS:
-        return f"{Path(spec).name}{suffix}"
-    name, _, degradation = spec.partition(":")
+    row = _set_spec(name_or_spec)
+    suffix = subset_text(row.subset) if row.subset is not None else ""
+    if row.folder:
+        name = Path(row.source).name
+        return f"{name} {row.arg}{suffix}" if row.arg else f"{name}{suffix}"
+    name = row.source
     with contextlib.suppress(ValueError):  # a name not known yet: as written
         name = _lookup(name).name
-    return f"{name} {degradation_spec(degradation)}{suffix}" if degradation else f"{name}{suffix}"
+    return f"{name} {row.arg}{suffix}" if row.arg else f"{name}{suffix}"
 
 
 def build_test_set(
@@ -214,21 +223,20 @@ def build_test_set(
 
     The returned dataset's ``label`` is :func:`test_set_label` of the spec.
     """
-    spec, subset = split_subset(name_or_spec.strip())
-    if "@" in spec:
-        degradation, _, folder = spec.partition("@")
+    row = _set_spec(name_or_spec)
+    degradation = row.arg
+    if row.folder and degradation:
         dataset: DegradationDataset = SyntheticDataset.from_folder(
-            folder,
+            row.source,
             degradation,
             patch_size=crop,
             train=False,
             seed=seed,
         )
-    elif Path(spec).is_dir() and spec not in TEST_SETS:
-        dataset = PairedDataset.from_folder(spec, patch_size=crop, train=False)
+    elif row.folder:
+        dataset = PairedDataset.from_folder(row.source, patch_size=crop, train=False)
     else:
-        name, _, degradation = spec.partition(":")
-        info = _lookup(name)
+        info = _lookup(row.source)
         root = root if root is not None else default_data_root()
         if root is None:
             raise ValueError(
@@ -245,7 +253,9 @@ def build_test_set(
             dataset = cdd11_test_set(find_cdd11(folder, "test"), degradation, crop)
         elif info.paired:
             if degradation:
-                raise ValueError(f"{info.name} is a paired set; it takes no degradation ({spec!r})")
+                raise ValueError(
+                    f"{info.name} is a paired set; it takes no degradation ({name_or_spec!r})"
+                )
             dataset = PairedDataset.from_folder(folder, task=task, patch_size=crop, train=False)
         else:
             if not degradation:
@@ -253,7 +263,6 @@ def build_test_set(
                     f"{info.name} holds clean images: give a degradation, e.g. {info.name}:25 "
                     f"(noise sigma) or {info.name}:jpeg:20"
                 )
-            degradation = degradation_spec(degradation)
             task = next((t for t in TASKS.values() if t.synthetic == degradation), None)
             dataset = SyntheticDataset.from_folder(
                 folder,
@@ -263,8 +272,8 @@ def build_test_set(
                 train=False,
                 seed=seed,
             )
-    if subset is not None:
-        take_subset(dataset, subset, where=name_or_spec)
+    if row.subset is not None:
+        take_subset(dataset, row.subset, where=name_or_spec)
     dataset.label = test_set_label(name_or_spec)
     if max_images is not None:
         if max_images < 1:

@@ -1,31 +1,32 @@
-"""Evaluation suites: the one description of what to evaluate, from YAML.
+"""Evaluation suites: named lists of rows to score, with their seed and protocol, from YAML.
 
 A suite names its rows: test sets, synthetic degradations of clean sets and real photos.
-``baryir suite``, ``baryir compare`` (``--sets``), the data module's default validation and test
-rows (the ``do-no-harm`` suite) and the study refer to suites by name or path
-(:func:`load_suite`). The library's suites ship in this folder (:func:`list_suites`):
-``do-no-harm``, ``ood``, ``standard``, ``unseen``, and ``tasks`` (the test set of each
-degradation task: the data module's default rows). A suite file
-(``baryir/data/suites/ood.yaml``)::
+``baryir suite --config NAME``, ``baryir compare --sets suite:NAME``, ``baryir test
+--data.test_sets '[suite:NAME]'`` (the data module's rows) and the study refer to suites in the
+one spec grammar (:mod:`baryir.specs`: ``suite:ood``, a ``.yaml`` path; :func:`build_rows`).
+The library's suites ship in this folder (:func:`list_suites`): ``do-no-harm``, ``ood``,
+``standard`` and ``unseen``. A suite file (``baryir/data/suites/ood.yaml``)::
 
     name: ood
     seed: 0                      # seeds every synthetic degradation (with the spec and file stem)
     root: null                   # data root; default $BARYIR_DATA
-    protocol: {channel: rgb}     # EvalProtocol fields (optional)
+    protocol: {channel: rgb}     # EvalProtocol fields (optional): how every row is scored
     include: [do-no-harm]        # suites whose degradations come first (on these clean sets)
     clean_sets: [CBSD68, Kodak24, McMaster]
     degradations: [noise:75, jpeg:10, defocus:2+noise:15]   # applied to every clean set
-    sets:                        # further build_test_set specs, optionally with a note
+    sets:                        # further test set rows, optionally with a note
       - Rain100H
       - {spec: Rain100L, note: "2 pairs: smoke test only"}
     real: [real/noisy-RNI15]     # folders without ground truth (relative to root): restored only
 
 Rows are labelled ``"<set> <degradation spec>"`` (``"CBSD68 noise:75"``,
 ``"Kodak24 noise:15+jpeg:20"``), so the table says exactly what was applied; paired sets keep
-their name, with the note in brackets. The degradations are those of :mod:`baryir.degradations`
-(spec grammar in :func:`baryir.degradations.build_degradation`); each image's degradation is
-seeded by ``(seed, spec, file stem)``, so two runs give the same inputs. A row's label is made
-here (:func:`unique_labels` for rows given ad hoc; a suite file's rows must be unique).
+their name, with the note in brackets. Each image's degradation is seeded by
+``(seed, spec, file stem)``, so two runs give the same inputs. A row's label is made here
+(:func:`unique_labels` for rows given ad hoc; a suite file's rows must be unique). Every
+dataset a suite builds carries the suite's ``protocol``, which the evaluation loop scores it
+by in every command (:class:`~baryir.evaluation.runner.EvaluationLoop`); rows given without a
+suite are scored by the command's protocol.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ from torch.utils.data import Dataset
 
 from baryir.io.yaml_file import parse_dataclass, read_yaml_mapping
 from baryir.metrics import EvalProtocol
+from baryir.specs import (
+    SetSpec,
+    SuiteRef,
+    degradation_text,
+    is_path,
+    parse_row,
+    parse_suite_ref,
+    subset_text,
+)
 
 SUITES_DIR = Path(__file__).resolve().parent
 """Where the library's suites are (``<name>.yaml``)."""
@@ -51,7 +61,6 @@ __all__ = [
     "SuiteSet",
     "build_rows",
     "expand_specs",
-    "is_suite",
     "list_suites",
     "load_suite",
     "parse_suite",
@@ -92,14 +101,13 @@ class SuiteFile:
         seed: seed of the synthetic degradations.
         root: data root for named sets and the real folders.
         protocol: how outputs are scored (:class:`EvalProtocol` fields).
-        include: suites (names or paths) whose degradations come before this suite's own, on
-            this suite's clean sets (e.g. ``[do-no-harm]``).
-        clean_sets: clean test sets, each degraded by every entry of ``degradations``.
+        include: suites (library names or ``.yaml`` paths) whose degradations come before
+            this suite's own, on this suite's clean sets (e.g. ``[do-no-harm]``).
+        clean_sets: clean test sets (names, or folders written as paths), each degraded by
+            every entry of ``degradations``.
         degradations: degradation specs (a bare number is a noise sigma).
-        sets: further test set specs, or ``{spec, note, label}`` mappings.
+        sets: further test set rows, or ``{spec, note, label}`` mappings.
         real: folders of real degraded photos (no ground truth), relative to ``root``.
-        by_task: the test set of each degradation task (``data.tasks`` names): the data
-            module's default rows for the tasks a run trains (the ``tasks`` suite).
     """
 
     name: str = "suite"
@@ -111,7 +119,6 @@ class SuiteFile:
     degradations: list[str | int | float] = field(default_factory=list)
     sets: list[str | SuiteEntry] = field(default_factory=list)
     real: list[str] = field(default_factory=list)
-    by_task: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,6 @@ class Suite:
         real: folders of real degraded photos (no ground truth), relative to ``root``.
         clean_sets: the clean sets the ``degradations`` are applied to.
         degradations: the degradation specs of the clean sets' rows (included suites' first).
-        by_task: the test set spec of each degradation task (the data module's default rows).
     """
 
     name: str
@@ -138,7 +144,6 @@ class Suite:
     real: tuple[str, ...] = ()
     clean_sets: tuple[str, ...] = ()
     degradations: tuple[str, ...] = ()
-    by_task: dict[str, str] = field(default_factory=dict)
 
     def build(
         self,
@@ -146,7 +151,8 @@ class Suite:
         max_images: int | None = None,
         crop: int | None = None,
     ) -> list[Dataset]:
-        """The datasets of :attr:`sets`, each with ``label`` set to the row label.
+        """The datasets of :attr:`sets`, each with ``label`` set to the row label and
+        ``protocol`` to the suite's.
 
         Args:
             root: data root (default: the suite's, else the default data root).
@@ -160,6 +166,7 @@ class Suite:
         for entry in self.sets:
             dataset = build_test_set(entry.spec, root, self.seed, max_images, crop)
             dataset.label = entry.label
+            dataset.protocol = self.protocol
             datasets.append(dataset)
         return datasets
 
@@ -199,6 +206,9 @@ def _suite_set(entry: str | SuiteEntry) -> SuiteSet:
     from baryir.data.datasets.testsets import test_set_label
 
     spec, note, label = (entry, None, None) if isinstance(entry, str) else astuple(entry)
+    row = parse_row(spec)
+    if not isinstance(row, SetSpec) or row.suite is not None:
+        raise ValueError(f"suite sets: {spec!r} is a suite; put it in 'include'")
     label = label or test_set_label(spec)
     return SuiteSet(spec, f"{label} [{note}]" if note else label, note)
 
@@ -210,19 +220,19 @@ def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
     """
     file = SuiteFile(**parse_dataclass(SuiteFile, config, where))
     degradations = [spec for name in file.include for spec in load_suite(name).degradations]
-    degradations += [str(spec) for spec in file.degradations]
+    degradations += [degradation_text(str(spec)) for spec in file.degradations]
     if bool(file.clean_sets) != bool(degradations):
         raise ValueError(f"{where}: 'clean_sets' and 'degradations' go together")
-    from baryir.data.datasets.testsets import degradation_spec, test_set_label
+    from baryir.data.datasets.testsets import test_set_label
     from baryir.degradations import build_degradation
 
     for spec in degradations:
-        build_degradation(degradation_spec(spec))
-    specs = [f"{clean}:{spec}" for clean in file.clean_sets for spec in degradations]
+        build_degradation(spec)
+    specs = [degraded_row(clean, spec) for clean in file.clean_sets for spec in degradations]
     sets = [SuiteSet(spec, test_set_label(spec)) for spec in specs]
     sets += [_suite_set(entry) for entry in file.sets]
-    if not sets and not file.real and not file.by_task:
-        raise ValueError(f"{where}: the suite has no sets, no real folders and no by_task rows")
+    if not sets and not file.real:
+        raise ValueError(f"{where}: the suite has no sets and no real folders")
     labels = [s.label for s in sets]
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
@@ -236,8 +246,13 @@ def parse_suite(config: dict[str, Any], where: str = "suite") -> Suite:
         real=tuple(file.real),
         clean_sets=tuple(file.clean_sets),
         degradations=tuple(degradations),
-        by_task=dict(file.by_task),
     )
+
+
+def degraded_row(clean_set: str, degradation: str) -> str:
+    """The row of a clean set (a name, or a folder path) under a degradation:
+    ``CBSD68:noise:25``, ``noise:25@/data/photos``."""
+    return f"{degradation}@{clean_set}" if is_path(clean_set) else f"{clean_set}:{degradation}"
 
 
 def list_suites() -> list[str]:
@@ -245,40 +260,44 @@ def list_suites() -> list[str]:
     return sorted(path.stem for path in SUITES_DIR.glob("*.yaml"))
 
 
-def suite_path(name_or_path: str | Path) -> Path:
-    """The file of a suite: a library suite's name (:func:`list_suites`), else a path."""
-    name = str(name_or_path)
-    if name in list_suites() and not Path(name).is_file():
-        return SUITES_DIR / f"{name}.yaml"
-    return Path(name_or_path)
+def _suite_path(ref: SuiteRef) -> Path:
+    if ref.path is not None:
+        return ref.path
+    if ref.name not in list_suites():
+        raise ValueError(
+            f"unknown suite {ref.name!r}; library suites: {', '.join(list_suites())}, or a "
+            "suite file's path (my-suite.yaml)"
+        )
+    return SUITES_DIR / f"{ref.name}.yaml"
 
 
-def is_suite(spec: str) -> bool:
-    """Whether a row spec names a suite (a library suite's name or a ``.yaml`` file) rather
-    than a test set."""
-    if spec.endswith((".yaml", ".yml")):
-        return True
-    return spec in list_suites() and not Path(spec).is_dir()
+def _set_row(spec: str, row: SetSpec) -> SetSpec:
+    """``row``, refused when a bare name is a suite's (never a test set's: the grammar)."""
+    if not row.folder and row.suite is None and row.source in list_suites():
+        raise ValueError(
+            f"{spec!r} names a suite: write suite:{row.source} for the suite, or "
+            f"./{row.source} for a folder of that name"
+        )
+    return row
 
 
 def expand_specs(specs: Sequence[str]) -> list[str]:
-    """Row specs with suite references spelled out: a suite (:func:`is_suite`) gives its rows'
-    specs, ``"<clean set>:<suite>"`` the suite's degradations on that clean set; other specs
-    stay as they are.
+    """Row specs with suite references spelled out (:mod:`baryir.specs`): ``suite:NAME`` (or a
+    ``.yaml`` path) gives its rows' specs, ``"<clean set>:suite:NAME"`` the suite's
+    degradations on that clean set; other rows stay as they are.
 
     Example:
-        >>> expand_specs(["CBSD68:25", "CBSD68:do-no-harm"])
+        >>> expand_specs(["CBSD68:25", "CBSD68:suite:do-no-harm"])
         ['CBSD68:25', 'CBSD68:clean', 'CBSD68:noise:5', 'CBSD68:jpeg:40']
     """
     expanded: list[str] = []
     for spec in specs:
-        clean_set, _, suite = spec.partition(":")
-        if is_suite(spec):
-            expanded += [row.spec for row in load_suite(spec).sets]
-        elif suite in list_suites():
-            expanded += [
-                f"{clean_set}:{degradation}" for degradation in load_suite(suite).degradations
-            ]
+        row = parse_row(spec)
+        if isinstance(row, SuiteRef):
+            expanded += [entry.spec for entry in load_suite(row).sets]
+        elif _set_row(spec, row).suite is not None:
+            clean = row.source + (subset_text(row.subset) if row.subset else "")
+            expanded += [degraded_row(clean, d) for d in load_suite(row.suite).degradations]
         else:
             expanded.append(spec)
     return expanded
@@ -291,29 +310,38 @@ def build_rows(
     max_images: int | None = None,
     crop: int | None = None,
 ) -> list[Dataset]:
-    """The datasets of row specs: each a :func:`build_test_set` spec (``"CBSD68:25"``, with
-    ``seed``), a suite (:func:`is_suite`: all its rows, with the suite's seed and labels) or a
-    clean set under a suite's degradations (``"CBSD68:do-no-harm"``, :func:`expand_specs`).
+    """The datasets of row specs (:mod:`baryir.specs`): a test set (``"CBSD68:25"``, with
+    ``seed``), a suite (``"suite:ood"``, a ``.yaml`` path: all its rows, with the suite's seed,
+    labels and protocol) or a clean set under a suite's degradations
+    (``"CBSD68:suite:do-no-harm"``, :func:`expand_specs`).
 
     Example:
-        >>> [d.label for d in build_rows(["do-no-harm"], root, max_images=1)][:2]  # doctest: +SKIP
+        >>> rows = build_rows(["suite:do-no-harm"], root, max_images=1)  # doctest: +SKIP
+        >>> [d.label for d in rows][:2]  # doctest: +SKIP
         ['CBSD68 clean', 'CBSD68 noise:5']
     """
     from baryir.data.datasets.testsets import build_test_set
 
     datasets: list[Dataset] = []
     for spec in specs:
-        if is_suite(spec):
-            datasets += load_suite(spec).build(root, max_images, crop)
+        row = parse_row(spec)
+        if isinstance(row, SuiteRef):
+            datasets += load_suite(row).build(root, max_images, crop)
         else:
             datasets += [
-                build_test_set(row, root, seed, max_images, crop) for row in expand_specs([spec])
+                build_test_set(one, root, seed, max_images, crop) for one in expand_specs([spec])
             ]
     return datasets
 
 
-def load_suite(name_or_path: str | Path) -> Suite:
-    """Read a suite: a library suite's name (``"ood"``, :func:`list_suites`) or a YAML file (see
-    the module docstring); the name defaults to the file stem."""
-    path = suite_path(name_or_path)
+def load_suite(ref: str | Path | SuiteRef) -> Suite:
+    """Read a suite: a library suite's name (``"ood"`` or ``"suite:ood"``, :func:`list_suites`)
+    or a YAML file (a ``Path``, or a string ending in ``.yaml`` or written as a path; see the
+    module docstring); the name defaults to the file stem. Which files exist never changes
+    what ``ref`` names."""
+    if isinstance(ref, Path):
+        ref = SuiteRef(path=ref)
+    elif isinstance(ref, str):
+        ref = parse_suite_ref(ref)
+    path = _suite_path(ref)
     return parse_suite(read_yaml_mapping(path, "suite file"), where=str(path))
