@@ -106,7 +106,7 @@ def documented_counts() -> dict[str, int]:
     (the head's own count as ``preset:head``)."""
     page = (ROOT / "docs" / "peers.md").read_text()
     section = page.split("## The barycenter head on a peer", 1)[1]
-    rows = re.findall(r"^\| `([a-z0-9-]+)` \| ([\d,]+) \| ([\d,]*) \|", section, flags=re.M)
+    rows = re.findall(r"^\| `([a-z0-9-]+)` \| ([\d,]+) \| *([\d,]*) *\|", section, flags=re.M)
     counts = {name: int(total.replace(",", "")) for name, total, _ in rows}
     counts |= {f"{name}:head": int(head.replace(",", "")) for name, _, head in rows if head}
     return counts
