@@ -34,6 +34,8 @@ PRESETS = {
 }
 PEERS = {"nafnet", "nafnet-sidd-32", "nafnet-sidd-64", "nafnet-gopro-64", "nafnet-tiny"}
 PEERS |= {"adair", "adair-tiny"}  # tested in test_models_peers*.py (their strides and inits)
+# the head on each peer, tested in test_models_bary_peers.py
+PEERS |= {"baryir-nafnet", "baryir-nafnet-tiny", "baryir-adair", "baryir-adair-tiny"}
 FULL_SIZES = {
     "baryir": 53_549_774,  # released 53,765,070 less the six unused convs (215,296)
     "promptir": 35_376_967,  # released 35,592,263 less the same six convs

@@ -1,9 +1,11 @@
 """Restoration networks (plain ``nn.Module``s): the encoder-decoder protocol
 (``EncoderDecoder``) and the barycenter head any of them carries (``BarycenterHead``); BaryNet,
-Restormer, PromptIR, the dual potentials, the model registry (presets: ``list_models``) and
-the one weights loader (``load_model``)."""
+Restormer, PromptIR, NAFNet and AdaIR (each also with the head), the dual potentials, the model
+registry (presets: ``list_models``) and the one weights loader (``load_model``)."""
 
 from baryir.models.adair import AdaIR
+from baryir.models.baryadair import BaryAdaIR
+from baryir.models.barynafnet import BaryNAFNet
 from baryir.models.barynet import BaryNet
 from baryir.models.base import Configurable, EncoderDecoder, RestorationModel
 from baryir.models.dual_potentials import DualPotentials
@@ -27,6 +29,8 @@ from baryir.models.restormer import Restormer
 
 __all__ = [
     "AdaIR",
+    "BaryAdaIR",
+    "BaryNAFNet",
     "BaryNet",
     "BarycenterHead",
     "Configurable",

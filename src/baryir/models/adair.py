@@ -9,10 +9,9 @@ from torch import Tensor, nn
 
 from baryir.models.backbone import DecoderLevel, Encoder
 from baryir.models.barynet import check_lengths
-from baryir.models.base import RestorationModel
+from baryir.models.base import EncoderDecoder
 from baryir.models.layers import make_blocks
 from baryir.models.layers.frequency import FrequencyModule
-from baryir.models.output import RestorationOutput
 from baryir.models.registry import TINY, register_model
 
 __all__ = ["AdaIR", "AdaIRDecoder"]
@@ -69,7 +68,7 @@ class AdaIRDecoder(nn.Module):
 
 @register_model("adair")
 @register_model("adair-tiny", **TINY)
-class AdaIR(RestorationModel):
+class AdaIR(EncoderDecoder):
     """AdaIR, the released 3D/5D network (``decoder=True``, ``bias=False``, "WithBias" norms).
 
     Restormer's encoder and latent blocks; the decoder (:class:`AdaIRDecoder`) modulates the
@@ -77,8 +76,9 @@ class AdaIR(RestorationModel):
     give the released network: 28,784,824 parameters in the authors' file, of which two unused
     convs per frequency module (``conv``, ``score_gen``) are not created here (28,766,086).
 
-    ``encode`` returns the skips ``[e3, e2, e1, image]``: the three encoder levels (widths
-    :attr:`skip_channels`) and then the input, which the frequency modules read in ``decode``.
+    ``encode`` returns the skips ``(e3, e2, e1, image)``: the three encoder levels (widths
+    :attr:`skip_channels`) and then the input, which the frequency modules read in ``decode``
+    (a barycenter head corrects the three and passes the image through).
 
     Args:
         in_channels: image channels.
@@ -112,30 +112,32 @@ class AdaIR(RestorationModel):
         self.in_channels = in_channels
         self.latent_channels = dim * 8
         self.skip_channels = (dim * 4, dim * 2, dim)
+        self.decoder_in_channels = decoder_in_channels or self.latent_channels
         ffn = ffn_expansion_factor
         self.encoder = Encoder(in_channels, dim, num_blocks[:3], heads[:3], ffn)
         self.latent = make_blocks(num_blocks[3], dim * 8, heads[3], ffn)
         self.decoder = AdaIRDecoder(
             dim,
             in_channels,
-            decoder_in_channels or self.latent_channels,
+            self.decoder_in_channels,
             num_blocks[:3],
             num_refinement_blocks,
             heads[:3],
             ffn,
         )
 
-    def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """``x (B, C, H, W)`` -> the latent ``(B, 8dim, H/8, W/8)`` and ``[e3, e2, e1, x]``."""
+    @property
+    def output_projection(self) -> nn.Conv2d:  # type: ignore[override]
+        """The decoder's last 3x3 conv, before the global residual."""
+        return self.decoder.output
+
+    def encode(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """``x (B, C, H, W)`` -> the latent ``(B, 8dim, H/8, W/8)`` and ``(e3, e2, e1, x)``."""
         e1, e2, e3, x4 = self.encoder(x)
-        return self.latent(x4), [e3, e2, e1, x]
+        return self.latent(x4), (e3, e2, e1, x)
 
     def decode(self, features: Tensor, skips: Sequence[Tensor]) -> Tensor:
-        """Bottleneck features ``(B, decoder_in_channels, H/8, W/8)`` and ``[e3, e2, e1, image]``
+        """Bottleneck features ``(B, decoder_in_channels, H/8, W/8)`` and ``(e3, e2, e1, image)``
         -> the image ``(B, C, H, W)`` before the global residual."""
         *levels, image = skips
         return self.decoder(image, features, levels)
-
-    def forward_padded(self, x: Tensor) -> RestorationOutput:
-        latent, skips = self.encode(x)
-        return RestorationOutput(self.decode(latent, skips) + x, latent)

@@ -151,7 +151,8 @@ class EncoderDecoder(RestorationModel):
     latent_channels: int
     """Channels of the bottleneck latent."""
     skip_channels: tuple[int, ...]
-    """Channels of the skips :meth:`encode` returns, deepest first."""
+    """Channels of the feature skips :meth:`encode` returns, deepest first (the ones a head
+    corrects; extra skips after them are not listed)."""
     decoder_in_channels: int
     """Channels of the bottleneck features :meth:`decode` takes."""
     head: BarycenterHead | None
@@ -168,7 +169,8 @@ class EncoderDecoder(RestorationModel):
     @abstractmethod
     def encode(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
         """``x (B, C, H, W)`` -> latent ``(B, latent_channels, H/stride, W/stride)`` and the
-        skips, deepest first (``skip_channels``, each at twice the previous resolution)."""
+        skips, deepest first (``skip_channels``, each at twice the previous resolution), then
+        any extra inputs the decoder reads (a head passes those through unchanged)."""
 
     @abstractmethod
     def decode(self, features: Tensor, skips: tuple[Tensor, ...]) -> Tensor:

@@ -26,7 +26,8 @@ class HeadOutput(NamedTuple):
     Attributes:
         features: the decoder's bottleneck input ``cat[b, r(, prompt(z))]``
             ``(B, out_channels, h, w)``.
-        skips: the corrected skips ``e_k + residual_skip_scale * s_k``, deepest first.
+        skips: the corrected skips ``e_k + residual_skip_scale * s_k``, deepest first, then
+            the backbone's extra skips unchanged (AdaIR's input image).
         source_latent: ``z`` ``(B, latent_channels, h, w)``.
         barycenter: ``b``, same shape.
         residual: ``r = z - b``, same shape.
@@ -106,7 +107,8 @@ class BarycenterHead(nn.Module):
         num_prompts: prompts of that prompt block.
 
     Shape:
-        ``latent (B, latent_channels, h, w)``, skips deepest first -> :class:`HeadOutput`.
+        ``latent (B, latent_channels, h, w)``, skips deepest first (``skip_channels``, then any
+        extra ones the decoder reads, passed through unchanged) -> :class:`HeadOutput`.
     """
 
     def __init__(
@@ -177,5 +179,6 @@ class BarycenterHead(nn.Module):
         corrections = self.corrections(r)
         features = [b, r] if self.latent_prompt is None else [b, r, self.latent_prompt(z)]
         k = self.residual_skip_scale
-        injected = tuple(e + k * s for e, s in zip(skips, corrections, strict=True))
+        n = len(corrections)
+        injected = (*(e + k * s for e, s in zip(skips[:n], corrections, strict=True)), *skips[n:])
         return HeadOutput(torch.cat(features, dim=1), injected, z, b, r)

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor, nn
 
-from baryir.models.base import RestorationModel
+from baryir.models.base import EncoderDecoder
 from baryir.models.layers import ChannelLayerNorm
-from baryir.models.output import RestorationOutput
 from baryir.models.registry import register_model
 
 __all__ = ["NAFBlock", "NAFNet", "SimpleGate"]
@@ -86,7 +85,7 @@ def _blocks(count: int, channels: int) -> nn.Sequential:
     dec_blk_nums=(1, 1, 1, 1),
 )
 @register_model("nafnet-tiny", **NAFNET_TINY)
-class NAFNet(RestorationModel):
+class NAFNet(EncoderDecoder):
     """NAFNet: a U-Net of NAFBlocks, skips added (not concatenated), plus the input.
 
     Encoder stage ``i``: blocks, skip kept, 2x2 stride-2 conv ``c -> 2c``; ``middle_blks`` at
@@ -133,6 +132,7 @@ class NAFNet(RestorationModel):
         self.stride = 2**depth
         self.latent_channels = width * 2**depth
         self.skip_channels = tuple(width * 2**i for i in reversed(range(depth)))
+        self.decoder_in_channels = decoder_in_channels or self.latent_channels
         self.intro = nn.Conv2d(in_channels, width, kernel_size=3, padding=1)
         self.encoders = nn.ModuleList(_blocks(n, width * 2**i) for i, n in enumerate(enc_blk_nums))
         self.downs = nn.ModuleList(
@@ -140,7 +140,7 @@ class NAFNet(RestorationModel):
             for i in range(depth)
         )
         self.middle_blks = _blocks(middle_blk_num, self.latent_channels)
-        ups_in = [decoder_in_channels or self.latent_channels, *self.skip_channels[:-1]]
+        ups_in = [self.decoder_in_channels, *self.skip_channels[:-1]]
         self.ups = nn.ModuleList(
             nn.Sequential(nn.Conv2d(c_in, 4 * c, kernel_size=1, bias=False), nn.PixelShuffle(2))
             for c_in, c in zip(ups_in, self.skip_channels, strict=True)
@@ -155,7 +155,7 @@ class NAFNet(RestorationModel):
         """The last conv (``ending``), before the global residual."""
         return self.ending
 
-    def encode(self, x: Tensor) -> tuple[Tensor, list[Tensor]]:
+    def encode(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, ...]]:
         """``x (B, C, H, W)`` -> the bottleneck ``(B, latent_channels, H/stride, W/stride)`` and
         the encoder skips, deepest first (widths :attr:`skip_channels`)."""
         x = self.intro(x)
@@ -164,7 +164,7 @@ class NAFNet(RestorationModel):
             x = encoder(x)
             skips.append(x)
             x = down(x)
-        return self.middle_blks(x), skips[::-1]
+        return self.middle_blks(x), tuple(skips[::-1])
 
     def decode(self, features: Tensor, skips: Sequence[Tensor]) -> Tensor:
         """Bottleneck features ``(B, decoder_in_channels, h, w)`` and skips (deepest first) ->
@@ -173,7 +173,3 @@ class NAFNet(RestorationModel):
         for up, decoder, skip in zip(self.ups, self.decoders, skips, strict=True):
             x = decoder(up(x) + skip)
         return self.ending(x)
-
-    def forward_padded(self, x: Tensor) -> RestorationOutput:
-        latent, skips = self.encode(x)
-        return RestorationOutput(self.decode(latent, skips) + x, latent)
