@@ -17,6 +17,11 @@ a release renames, removes or changes one. What each is needed for, and why no p
   accumulation and with several optimisers), and no public name gives the batches of an epoch.
 - ``jsonargparse.DefaultHelpFormatter._get_type_str``: ``--help`` says ``Path`` instead of
   ``<class 'Path'>``; jsonargparse has no public hook for the type's text.
+- ``DDPStrategy._timeout``: the collective timeout of a strategy the user's config built (the
+  public way is the constructor's ``timeout``; :mod:`baryir.tasks.callbacks.lost_rank` shortens
+  torch's 30-minute default afterwards, so that a lost rank ends the run).
+- ``_SubprocessScriptLauncher.procs``: the child processes the launching rank started, read to
+  name the rank that was lost (Lightning exposes no public list of them).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import inspect
 from argparse import Action
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from jsonargparse import DefaultHelpFormatter
@@ -34,7 +40,10 @@ __all__ = [
     "PrivateName",
     "batches_processed",
     "check_private_names",
+    "collective_timeout",
     "epoch_position",
+    "launched_processes",
+    "set_collective_timeout",
     "write_over_last",
 ]
 
@@ -67,6 +76,14 @@ PRIVATE_NAMES: tuple[PrivateName, ...] = (
         "the batches done since the start, for patch stages (batches_processed)",
     ),
     PrivateName(
+        "lightning.pytorch.strategies.DDPStrategy._timeout",
+        "a lost DDP rank ends the run within the collective timeout (set_collective_timeout)",
+    ),
+    PrivateName(
+        "lightning.pytorch.strategies.launchers.subprocess_script._SubprocessScriptLauncher.procs",
+        "the error line names the lost rank's process (launched_processes)",
+    ),
+    PrivateName(
         "jsonargparse.DefaultHelpFormatter._get_type_str",
         "--help says Path for a pathlib.Path argument (HelpFormatter)",
         ("self", "action"),
@@ -91,6 +108,22 @@ def batches_processed(trainer: Any) -> int:
     return trainer.fit_loop.epoch_loop.batch_progress.total.processed
 
 
+def collective_timeout(strategy: Any) -> timedelta:
+    """The collective timeout of a ``DDPStrategy``."""
+    return strategy._timeout
+
+
+def set_collective_timeout(strategy: Any, timeout: timedelta) -> None:
+    """Set the collective timeout of a ``DDPStrategy`` before its process group is made."""
+    strategy._timeout = timeout
+
+
+def launched_processes(launcher: Any) -> list[Any]:
+    """The child processes (``subprocess.Popen``) a strategy's launcher started (none for a
+    launcher that starts none, or none at all)."""
+    return list(getattr(launcher, "procs", []))
+
+
 class HelpFormatter(DefaultHelpFormatter):
     """jsonargparse's help, saying ``Path`` for a ``pathlib.Path`` argument."""
 
@@ -100,12 +133,22 @@ class HelpFormatter(DefaultHelpFormatter):
 
 
 def _resolve(where: str) -> tuple[Any, str]:
-    """The object holding the last part of ``where`` (a Trainer and a ModelCheckpoint are built
-    to reach instance attributes), and that part."""
+    """The object holding the last part of ``where`` (a Trainer, a ModelCheckpoint, a
+    DDPStrategy and a launcher are built to reach instance attributes), and that part."""
     import importlib
 
+    from lightning.fabric.plugins.environments import LightningEnvironment
     from lightning.pytorch import Trainer
     from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.strategies import DDPStrategy
+    from lightning.pytorch.strategies.launchers import subprocess_script
+
+    launcher = subprocess_script._SubprocessScriptLauncher
+    instances = [  # classes whose private names are instance attributes: one built to look
+        (ModelCheckpoint, ModelCheckpoint),
+        (DDPStrategy, DDPStrategy),
+        (launcher, lambda: launcher(LightningEnvironment(), 1, 1)),
+    ]
 
     parts = where.split(".")
     for cut in range(len(parts) - 1, 0, -1):
@@ -117,8 +160,8 @@ def _resolve(where: str) -> tuple[Any, str]:
             holder = getattr(holder, part)
             if holder is Trainer:
                 holder = Trainer(logger=False, enable_checkpointing=False, barebones=True)
-            elif holder is ModelCheckpoint and parts[-1].startswith("_"):
-                holder = ModelCheckpoint()
+            else:
+                holder = next((build() for cls, build in instances if holder is cls), holder)
         return holder, parts[-1]
     raise ImportError(f"no module in {where}")
 

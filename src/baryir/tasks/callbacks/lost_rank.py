@@ -20,6 +20,8 @@ import torch.distributed
 from lightning.pytorch import Callback, LightningModule, Trainer
 from lightning.pytorch.strategies import DDPStrategy
 
+from baryir.lightning_private import collective_timeout, launched_processes, set_collective_timeout
+
 __all__ = ["COLLECTIVE_TIMEOUT", "LostRankGuard", "limit_collective_wait"]
 
 COLLECTIVE_TIMEOUT = 300
@@ -35,8 +37,8 @@ def limit_collective_wait(trainer: Trainer) -> None:
     if not isinstance(strategy, DDPStrategy):
         return
     seconds = float(os.environ.get("BARYIR_COLLECTIVE_TIMEOUT", COLLECTIVE_TIMEOUT))
-    if strategy._timeout == torch.distributed.constants.default_pg_timeout:
-        strategy._timeout = timedelta(seconds=seconds)
+    if collective_timeout(strategy) == torch.distributed.constants.default_pg_timeout:
+        set_collective_timeout(strategy, timedelta(seconds=seconds))
     trainer.callbacks.insert(0, LostRankGuard())
 
 
@@ -62,7 +64,7 @@ class LostRankGuard(Callback):
         if trainer.world_size < 2 or not collective:
             return
         lost = []
-        for index, process in enumerate(getattr(trainer.strategy.launcher, "procs", [])):
+        for index, process in enumerate(launched_processes(trainer.strategy.launcher)):
             if process.poll() is not None:  # the launching rank sees its children
                 how = _describe(process.returncode)
                 lost.append(f"rank {index + 1} (pid {process.pid}) was lost ({how})")
