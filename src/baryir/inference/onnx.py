@@ -52,6 +52,9 @@ class OnnxGraph(nn.Module):
 def export_onnx(network: nn.Module, path: Path, opset: int | None = None) -> int:
     """Write ``network`` (eval mode, float32) to ``path`` as ONNX; returns the opset written.
 
+    Raises a ``ValueError`` naming the operator when the network uses one the exporter cannot
+    write (AdaIR's ``torch.fft``).
+
     ``opset``: default, the installed exporter's (``torch.onnx``'s TorchScript exporter: its
     graphs of these networks run in ONNX Runtime; the ``torch.export`` one took minutes and
     wrote an invalid graph for them with torch 2.13).
@@ -65,16 +68,22 @@ def export_onnx(network: nn.Module, path: Path, opset: int | None = None) -> int
     with warnings.catch_warnings(), torch.no_grad():
         # the exporter's notices (legacy exporter, traced shape arithmetic) are no news here
         warnings.simplefilter("ignore")
-        torch.onnx.export(
-            graph,
-            (example,),
-            str(path),
-            input_names=["image"],
-            output_names=["restored"],
-            dynamic_axes={"image": axes, "restored": axes},
-            dynamo=False,
-            **arguments,
-        )
+        try:
+            torch.onnx.export(
+                graph,
+                (example,),
+                str(path),
+                input_names=["image"],
+                output_names=["restored"],
+                dynamic_axes={"image": axes, "restored": axes},
+                dynamo=False,
+                **arguments,
+            )
+        except torch.onnx.errors.UnsupportedOperatorError as error:
+            # AdaIR's frequency split (torch.fft) has no ONNX operator in this exporter
+            raise ValueError(
+                f"{type(network).__name__} cannot be exported to ONNX: {error}"
+            ) from None
     onnx.checker.check_model(str(path))
     return onnx_opset(path)
 
