@@ -13,6 +13,7 @@ This module is the library's top: it imports no command (:mod:`baryir.commands`,
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Sequence
 from typing import Any, NoReturn
@@ -75,10 +76,28 @@ class BaryIRArgumentParser(LightningArgumentParser):
         if not self.exit_on_error:
             super().error(message, ex)
         prog = self.prog.replace(" [options]", "")
-        text = " ".join(message.split()) or "invalid arguments"
+        text = nested_key_error(" ".join(message.split())) or "invalid arguments"
         if len(text) > 400:
             text = text[:397] + "..."
         raise SystemExit(report_error(prog, UsageError(f"{text} (see {prog} --help)")))
+
+
+_UNION_ERROR = re.compile(
+    r'Parser key "(?P<outer>[^"]+)": Does not validate against any of the Union subtypes .*?'
+    r"Problem with given class_path '[^']*': Parser key \"(?P<inner>[^\"]+)\": (?P<why>.*?)"
+    r"(?: - Expected a <class 'NoneType'>.*)?$"
+)
+
+
+def nested_key_error(text: str) -> str:
+    """jsonargparse's error on a key inside a config group typed ``Config | None`` (a union, so
+    its text lists every subtype) as the one key and its reason: ``Parser key "model.objective.
+    wb_solver": Expected ...``; other errors as they are."""
+    match = _UNION_ERROR.search(text)
+    if match is None:
+        return text
+    key = f"{match['outer']}.{match['inner']}"
+    return f'{text[: match.start()]}Parser key "{key}": {match["why"]}'
 
 
 class BaryIRCLI(LightningCLI):
