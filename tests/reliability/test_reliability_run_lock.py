@@ -32,9 +32,33 @@ def test_lock_refuses_a_second_holder_and_is_released(tmp_path: Path) -> None:
         assert not second.held
     finally:
         first.release()
+    assert not (tmp_path / "ckpt" / LOCK_NAME).exists()  # a run that ends removes its file
     again = RunLock(tmp_path / "ckpt")
     again.acquire()  # released: a new run gets it
     again.release()
+
+
+def test_a_file_removed_under_a_waiting_opener_is_not_taken_for_the_lock(tmp_path: Path) -> None:
+    """A run that opened the lock file just before the holder removed it gets the flock of a
+    file no path names: it must open the new file, or two runs would hold 'the' lock."""
+    holder = RunLock(tmp_path)
+    holder.acquire()
+    late = RunLock(tmp_path)
+    stale = late.path.open("a+")  # opened while the holder still runs
+    holder.release()  # removes the file, then unlocks
+    try:
+        assert not late._names(stale)
+        late.acquire()  # opens and locks the file now at the path
+        assert late._names(late._file) and late.path.is_file()
+        third = RunLock(tmp_path)
+        try:
+            third.acquire()
+            raise AssertionError("a second holder got the lock")
+        except FolderInUseError:
+            pass
+    finally:
+        stale.close()
+        late.release()
 
 
 def test_second_fit_into_a_live_runs_folder_stops_naming_it(tmp_path: Path) -> None:
@@ -70,3 +94,4 @@ def test_second_fit_into_a_live_runs_folder_stops_naming_it(tmp_path: Path) -> N
     status, stderr = baryir(*tiny_fit_args(tmp_path, 5, "--fresh", "true"), cwd=tmp_path)
     assert status == 0, stderr[-3000:]
     assert sorted(p.name for p in (tmp_path / "ckpt").glob("*.ckpt")) == ["last.ckpt"]
+    assert not (tmp_path / "ckpt" / LOCK_NAME).exists()  # removed by the run that ended

@@ -1,8 +1,11 @@
 """One run per folder: an advisory lock a run holds on its checkpoint folder for its whole life.
 
 The lock is ``fcntl.flock`` on ``<folder>/.baryir-run.lock``; the operating system releases it
-when the process ends, however it ends (a killed run never leaves a stale lock). The file says
-who holds it (process id, host, start time), so a second run into the folder can name the first.
+when the process ends, however it ends (a killed run never leaves a stale lock: a file it leaves
+is unlocked, and the next run takes it). The file says who holds it (process id, host, start
+time), so a second run into the folder can name the first. A run that ends normally removes the
+file while it still holds the lock; a run that opened the file before that finds, once it has
+the lock, that the path no longer names its file, and opens the new one.
 """
 
 from __future__ import annotations
@@ -48,15 +51,19 @@ class RunLock:
             FolderInUseError: another live process holds it (the message names that process).
         """
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+")
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.close()
-            raise FolderInUseError(
-                f"{self.path.parent} is in use by another run ({self.holder()}): wait for it "
-                "to end, or train into another folder"
-            ) from None
+        while True:
+            handle = self.path.open("a+")
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.close()
+                raise FolderInUseError(
+                    f"{self.path.parent} is in use by another run ({self.holder()}): wait for "
+                    "it to end, or train into another folder"
+                ) from None
+            if self._names(handle):
+                break
+            handle.close()  # removed by the run that held it: lock the file now there
         started = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime())
         handle.seek(0)
         handle.truncate()
@@ -64,9 +71,17 @@ class RunLock:
         handle.flush()
         self._file = handle
 
+    def _names(self, handle: IO[str]) -> bool:
+        """Whether the lock's path still names the file ``handle`` has open."""
+        try:
+            return os.stat(self.path).st_ino == os.fstat(handle.fileno()).st_ino
+        except FileNotFoundError:
+            return False
+
     def release(self) -> None:
-        """Give the lock back (the file stays; a lock, not the file, marks a live run)."""
+        """Remove the lock file and give the lock back (removed first, while still held)."""
         if self._file is not None:
+            self.path.unlink(missing_ok=True)
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None
