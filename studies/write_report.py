@@ -29,7 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = load_study_config(args.config)
     folder = args.results if args.results is not None else Path(config.output)
-    files = write_report(config, read_results(folder, config.name))
+    results = read_results(folder, config.name)
+    # the arms, seeds and steps that ran (baryir study --arms/--seeds/--steps narrow the file's)
+    ran = {(t.arm, t.seed) for t in results.timings}
+    config = config.with_overrides(
+        arms=tuple(a for a in config.arms if any(a == arm for arm, _ in ran)) or None,
+        seeds=tuple(s for s in config.seeds if any(s == seed for _, seed in ran)) or None,
+        steps=max((t.steps for t in results.timings), default=None),
+    )
+    files = write_report(config, results)
     print(f"wrote {', '.join(str(path) for path in files.values())}")
     return 0
 
