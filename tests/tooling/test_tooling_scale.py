@@ -60,7 +60,7 @@ def test_ddp_two_cpu_processes(tmp_path: Path, solver: str) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     state = checkpoint(tmp_path)
     assert state["global_step"] == 2
-    has_potentials = any(key.startswith("potentials.") for key in state["state_dict"])
+    has_potentials = any(key.startswith("objective.potentials.") for key in state["state_dict"])
     assert has_potentials == (solver == "potentials")
 
 
